@@ -1,0 +1,33 @@
+"""xpnet: a small neural-net engine written once against the Python Array API.
+
+>>> import xpnet as xn
+>>> xn.set_backend("numpy")            # or "torch", "cupy", "array_api_strict", a namespace module
+>>> model = xn.nn.Sequential(xn.nn.Linear(40, 100), xn.nn.ReLU(), xn.nn.Linear(100, 10))
+"""
+from . import autograd, nn, optim
+from ._version import __version__
+from .autograd import Function, enable_grad, is_grad_enabled, no_grad
+from .backend import (
+    Backend,
+    BackendMismatchError,
+    BackendUnavailableError,
+    asarray,
+    available_backends,
+    get_backend,
+    get_default_dtype,
+    manual_seed,
+    set_backend,
+    set_default_dtype,
+    synchronize,
+    to_device,
+    to_numpy,
+    use_backend,
+)
+from .tensor import Tensor, as_tensor, concat, exp, log, maximum, tanh, tensor
+
+__all__ = [
+    "Backend", "BackendMismatchError", "BackendUnavailableError", "Function", "Tensor", "__version__", "as_tensor",
+    "asarray", "autograd", "available_backends", "concat", "enable_grad", "exp", "get_backend", "get_default_dtype",
+    "is_grad_enabled", "log", "manual_seed", "maximum", "nn", "no_grad", "optim", "set_backend",
+    "set_default_dtype", "synchronize", "tanh", "tensor", "to_device", "to_numpy", "use_backend",
+]

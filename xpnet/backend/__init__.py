@@ -1,0 +1,28 @@
+"""The backend package: the one place in xpnet that touches array libraries directly.
+
+Everything else gets its namespace from its arrays or from here.
+"""
+from .devices import (
+    BackendMismatchError,
+    asarray,
+    backend_of,
+    describe,
+    device_of,
+    is_array,
+    mismatch,
+    namespace_of,
+    synchronize,
+    to_device,
+    to_numpy,
+)
+from .dtypes import dtype_name, get_default_dtype, resolve_dtype, set_default_dtype
+from .random import manual_seed
+from .registry import KNOWN, Backend, BackendUnavailableError, available_backends, load, namespace_name
+from .state import get_backend, set_backend, use_backend
+
+__all__ = [
+    "Backend", "BackendMismatchError", "BackendUnavailableError", "KNOWN", "asarray", "available_backends",
+    "backend_of", "describe", "device_of", "dtype_name", "get_backend", "get_default_dtype", "is_array", "load",
+    "manual_seed", "mismatch", "namespace_name", "namespace_of", "resolve_dtype", "set_backend",
+    "set_default_dtype", "synchronize", "to_device", "to_numpy", "use_backend",
+]

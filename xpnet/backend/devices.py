@@ -1,0 +1,182 @@
+"""Moving arrays between backends and devices, and identifying where an array lives."""
+from __future__ import annotations
+
+import array_api_compat
+import numpy as np
+
+from .dtypes import dtype_name, get_default_dtype, resolve_dtype
+from .registry import KNOWN, Backend, load, namespace_name
+from .state import get_backend
+
+
+class BackendMismatchError(ValueError):
+    """Two arrays from different backends or devices met in one operation."""
+
+
+def namespace_of(x):
+    """The Array API namespace of array ``x`` (``array_api_compat`` wrapper where needed)."""
+    try:
+        return array_api_compat.array_namespace(x)
+    except TypeError:
+        raise TypeError(f"expected an array of a supported backend, got {type(x).__module__}.{type(x).__name__}") from None
+
+
+def device_of(x):
+    return array_api_compat.device(x)
+
+
+def backend_of(x) -> Backend:
+    """The :class:`Backend` an array belongs to."""
+    xp = namespace_of(x)
+    return load(namespace_name(xp) if namespace_name(xp) in KNOWN else xp, _device_arg(xp, device_of(x)))
+
+
+def _device_arg(xp, dev):
+    name = namespace_name(xp)
+    if name == "numpy":
+        return None
+    if name == "cupy":
+        return getattr(dev, "id", 0)
+    if name == "torch":
+        return str(dev)
+    return dev
+
+
+def describe(x) -> str:
+    """``"numpy:cpu float32 (32, 10)"``-style description of an array for error messages."""
+    xp = namespace_of(x)
+    return f"{namespace_name(xp)}:{device_of(x)} {x.dtype} {tuple(x.shape)}"
+
+
+def mismatch(op, a, b) -> BackendMismatchError:
+    return BackendMismatchError(
+        f"{op}: cannot mix an array of {describe(a)} with an array of {describe(b)}; "
+        "move one with xn.to_device(x, target) first"
+    )
+
+
+def is_array(x) -> bool:
+    return array_api_compat.is_array_api_obj(x) and not isinstance(x, (int, float, bool))
+
+
+def _resolve(target) -> Backend:
+    """A target given as a Backend, backend name, ``"name:device"``, namespace or bare device."""
+    if isinstance(target, Backend):
+        return target
+    if isinstance(target, str) and target.split(":")[0] not in KNOWN:
+        cur = get_backend()
+        if target in ("cuda", "gpu") and cur.name in ("numpy", "array_api_strict"):
+            return load("cupy")
+        return load(cur.name if cur.name in KNOWN else cur.xp, target)
+    return load(target)
+
+
+def asarray(data, dtype=None, backend=None):
+    """``data`` (lists, scalars, NumPy or any backend's array, a Tensor) as an array of the active
+    backend (or ``backend``) on its device. Python/NumPy floats become the default float dtype
+    unless ``dtype`` says otherwise; arrays keep their dtype unless ``dtype`` is given."""
+    b = get_backend() if backend is None else _resolve(backend)
+    if hasattr(data, "_xp") and hasattr(data, "data"):  # a Tensor
+        data = data.data
+    xp = b.xp
+    if is_array(data) and not isinstance(data, np.ndarray):
+        out = to_device(data, b)
+        return out if dtype is None else xp.astype(out, resolve_dtype(xp, dtype))
+    host = np.asarray(data)
+    if dtype is None and host.dtype.kind == "f" and not isinstance(data, np.ndarray):
+        dtype = get_default_dtype()
+    if host.dtype.kind == "O":
+        raise TypeError(f"asarray: expected numeric data, got an object array from {type(data).__name__}")
+    if dtype is not None:
+        host = host.astype(dtype_name(dtype), copy=False)
+    if b.name == "numpy":
+        return host
+    if b.name == "cupy":
+        with b.device:
+            return b.native.asarray(host)
+    return xp.asarray(host, device=b.device)
+
+
+def to_numpy(x) -> np.ndarray:
+    """A host NumPy array of ``x`` (array of any backend, or Tensor); no copy when already NumPy."""
+    if hasattr(x, "_xp") and hasattr(x, "data"):
+        x = x.data
+    if isinstance(x, np.ndarray):
+        return x
+    if not is_array(x):
+        return np.asarray(x)
+    name = namespace_name(namespace_of(x))
+    if name == "torch":
+        return x.detach().cpu().numpy()
+    if name == "cupy":
+        return x.get()
+    if name == "array_api_strict":
+        xp = namespace_of(x)
+        return np.asarray(xp.asarray(x, device=xp.Device("CPU_DEVICE"), copy=True)._array)
+    try:
+        return np.from_dlpack(x)
+    except Exception:
+        return np.asarray(x)
+
+
+def to_device(obj, target):
+    """Move ``obj`` to ``target`` (a backend name, ``"name:device"``, a device string or a Backend).
+
+    Arrays and Tensors move (DLPack when both sides share the device, else through the host);
+    objects with a ``.to(target)`` method (Modules, optimisers, datasets) move themselves;
+    lists, tuples and dicts move element-wise.
+    """
+    b = _resolve(target)
+    if hasattr(obj, "_xp") and hasattr(obj, "data"):  # Tensor
+        return obj.to(b)
+    if is_array(obj):
+        return _move_array(obj, b)
+    if hasattr(obj, "to") and callable(obj.to):
+        return obj.to(b)
+    if isinstance(obj, dict):
+        return {k: to_device(v, b) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(to_device(v, b) for v in obj)
+    return obj
+
+
+def _move_array(x, b: Backend):
+    src_name = namespace_name(namespace_of(x))
+    if src_name == b.name:
+        if b.name == "numpy":
+            return x
+        if str(device_of(x)) == str(b.device):
+            return x
+        if b.name == "cupy":
+            with b.device:
+                return b.native.asarray(x)
+        return b.xp.asarray(x, device=b.device, copy=True) if b.name == "array_api_strict" else x.to(b.device)
+    same_host = "cpu" in str(device_of(x)).lower() and b.name in ("numpy", "torch") and "cpu" in str(b.device)
+    gpu_pair = {src_name, b.name} <= {"cupy", "torch"} and "cuda" in str(device_of(x)) + str(b.device)
+    if (same_host or gpu_pair) and src_name != "array_api_strict":
+        try:
+            if b.name == "numpy":
+                return np.from_dlpack(x)
+            return b.xp.from_dlpack(x)
+        except Exception:
+            pass
+    return asarray(to_numpy(x), backend=b)
+
+
+def synchronize(backend=None) -> None:
+    """Wait until the device of ``backend`` (default: active) has finished queued work; no-op on CPU."""
+    b = get_backend() if backend is None else _resolve(backend)
+    if b.name == "cupy":
+        b.native.cuda.get_current_stream().synchronize()
+    elif b.name == "torch" and getattr(b.device, "type", "cpu") == "cuda":
+        b.native.cuda.synchronize(b.device)
+
+
+def on_host(x) -> bool:
+    """True when ``x`` lives in host memory, where reading a value costs no device synchronisation."""
+    name = namespace_name(namespace_of(x))
+    if name == "cupy":
+        return False
+    if name == "torch":
+        return x.device.type == "cpu"
+    return True

@@ -1,0 +1,42 @@
+"""Inverted dropout (Srivastava et al. 2014): y = x·m/(1−p), m ~ Bernoulli(1−p); identity in eval."""
+from __future__ import annotations
+
+from ...autograd import Function
+from ...backend.random import uniform
+from ...backend import backend_of
+from ...tensor import as_tensor
+
+
+class DropoutFn(Function):
+    @staticmethod
+    def forward(ctx, x, scale):
+        ctx.save_for_backward(scale)
+        return x * scale
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.saved_tensors[0], None
+
+
+def dropout_mask(x, p: float):
+    """The scaled keep-mask m/(1−p) for an array like ``x``, drawn from the backend generator."""
+    xp = x._xp if hasattr(x, "_xp") else None
+    data = x.data if xp is not None else x
+    b = backend_of(data)
+    u = uniform(data.shape, dtype=data.dtype, backend=b)
+    xp = b.xp
+    if p >= 1.0:
+        return xp.zeros_like(u)
+    return xp.astype(u >= p, data.dtype) * (1.0 / (1.0 - p))
+
+
+def dropout(x, p: float = 0.5, training: bool = True, mask=None):
+    """Zero each element with probability ``p`` and scale the rest by 1/(1−p) (training only).
+    ``mask``: a given scaled mask (for reproducing a run exactly)."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"p: dropout probability must be in [0, 1], got {p}")
+    x = as_tensor(x)
+    if not training or p == 0.0:
+        return x
+    scale = dropout_mask(x, p) if mask is None else (mask.data if hasattr(mask, "_xp") else mask)
+    return DropoutFn.apply(x, scale)

@@ -1,0 +1,129 @@
+"""Batch and layer normalisation, each one graph node with the closed-form backward."""
+from __future__ import annotations
+
+import math
+
+from ...autograd import Function
+from ...backend import describe
+from ...tensor import as_tensor
+
+
+def _stat_axes(ndim):
+    return (0,) if ndim == 2 else (0, 2)
+
+
+def _param_shape(ndim, c):
+    return (1, c) if ndim == 2 else (1, c, 1)
+
+
+class BatchNormFn(Function):
+    """Batch normalisation (Ioffe & Szegedy 2015; report 000 §2.9).
+
+    Training: μ, σ² = batch mean and biased variance over the batch (and length) axes,
+    x̂ = (x − μ)/√(σ² + ε), y = γx̂ + β; the running buffers move in place by
+    r ← (1 − m)r + m·stat with the *unbiased* variance (PyTorch). Backward (closed form):
+    dx = (1/M)·(1/√(σ²+ε))·(M·dx̂ − Σdx̂ − x̂·Σ(dx̂·x̂)), dx̂ = γ·g, dγ = Σ g·x̂, dβ = Σ g.
+    Evaluation uses the running statistics; then dx = γ·g/√(σ_r² + ε).
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
+        xp = ctx.xp
+        axes = _stat_axes(x.ndim)
+        pshape = _param_shape(x.ndim, x.shape[1])
+        if training:
+            count = math.prod(x.shape) // x.shape[1]
+            mean = xp.mean(x, axis=axes, keepdims=True)
+            xc = x - mean
+            var = xp.mean(xc * xc, axis=axes, keepdims=True)
+            inv_std = 1.0 / xp.sqrt(var + eps)
+            if running_mean is not None:
+                running_mean *= 1.0 - momentum
+                running_mean += momentum * xp.reshape(mean, (-1,))
+                running_var *= 1.0 - momentum
+                running_var += (momentum * count / max(count - 1, 1)) * xp.reshape(var, (-1,))
+            xhat = xc * inv_std
+        else:
+            count = None
+            inv_std = 1.0 / xp.sqrt(xp.reshape(running_var, pshape) + eps)
+            xhat = (x - xp.reshape(running_mean, pshape)) * inv_std
+        ctx.training, ctx.count, ctx.axes, ctx.pshape = training, count, axes, pshape
+        ctx.save_for_backward(xhat, inv_std, weight)
+        if weight is None:
+            return xhat
+        return xhat * xp.reshape(weight, pshape) + xp.reshape(bias, pshape)
+
+    @staticmethod
+    def backward(ctx, g):
+        xp = ctx.xp
+        xhat, inv_std, weight = ctx.saved_tensors
+        axes, pshape = ctx.axes, ctx.pshape
+        _, nw, nb = ctx.needs_input_grad[:3]
+        gw = xp.sum(g * xhat, axis=axes) if nw else None
+        gb = xp.sum(g, axis=axes) if nb else None
+        dxhat = g if weight is None else g * xp.reshape(weight, pshape)
+        if ctx.training:
+            m = ctx.count
+            s1 = xp.sum(dxhat, axis=axes, keepdims=True)
+            s2 = xp.sum(dxhat * xhat, axis=axes, keepdims=True)
+            gx = (inv_std / m) * (m * dxhat - s1 - xhat * s2)
+        else:
+            gx = dxhat * inv_std
+        return gx, gw, gb, None, None, None, None, None
+
+
+def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
+    """PyTorch ``F.batch_norm`` semantics for inputs (N, C) or (N, C, L); running buffers are raw
+    arrays updated in place (or None to use batch statistics always)."""
+    x = as_tensor(x)
+    if x.ndim not in (2, 3):
+        raise ValueError(f"input: expected shape (N, C) or (N, C, L), got {describe(x.data)}")
+    if training and x.size(0) * (x.size(2) if x.ndim == 3 else 1) < 2:
+        raise ValueError(f"input: batch normalisation in training needs more than one value per channel, got shape {x.shape}")
+    if running_mean is None and not training:
+        training = True
+    return BatchNormFn.apply(x, weight, bias, running_mean, running_var, bool(training), float(momentum), float(eps))
+
+
+class LayerNormFn(Function):
+    """Layer normalisation (Ba et al. 2016) over the last k axes:
+    x̂ = (x − μ)/√(σ² + ε), y = γx̂ + β; dx = (1/M)(1/√(σ²+ε))(M·dx̂ − Σdx̂ − x̂Σ(dx̂·x̂))."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, k, eps):
+        xp = ctx.xp
+        axes = tuple(range(x.ndim - k, x.ndim))
+        mean = xp.mean(x, axis=axes, keepdims=True)
+        xc = x - mean
+        var = xp.mean(xc * xc, axis=axes, keepdims=True)
+        inv_std = 1.0 / xp.sqrt(var + eps)
+        xhat = xc * inv_std
+        ctx.axes = axes
+        ctx.m = 1
+        for a in axes:
+            ctx.m *= x.shape[a]
+        ctx.save_for_backward(xhat, inv_std, weight)
+        return xhat if weight is None else xhat * weight + bias
+
+    @staticmethod
+    def backward(ctx, g):
+        xp = ctx.xp
+        xhat, inv_std, weight = ctx.saved_tensors
+        axes, m = ctx.axes, ctx.m
+        lead = tuple(range(g.ndim - len(axes)))
+        _, nw, nb = ctx.needs_input_grad[:3]
+        gw = xp.sum(g * xhat, axis=lead) if nw else None
+        gb = xp.sum(g, axis=lead) if nb else None
+        dxhat = g if weight is None else g * weight
+        s1 = xp.sum(dxhat, axis=axes, keepdims=True)
+        s2 = xp.sum(dxhat * xhat, axis=axes, keepdims=True)
+        gx = (inv_std / m) * (m * dxhat - s1 - xhat * s2)
+        return gx, gw, gb, None, None
+
+
+def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
+    x = as_tensor(x)
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if tuple(x.shape[-len(shape):]) != shape:
+        raise ValueError(f"input: expected trailing shape {shape}, got {describe(x.data)}")
+    return LayerNormFn.apply(x, weight, bias, len(shape), float(eps))

@@ -1,0 +1,56 @@
+"""``Linear``: y = x Wᵀ + b."""
+from __future__ import annotations
+
+import math
+
+from ...backend import get_backend, resolve_dtype
+from .. import init as _init
+from ..functional.linear import LinearFn
+from ..parameter import Parameter
+from .module import Module
+
+
+def empty_parameter(shape, dtype=None) -> Parameter:
+    """An uninitialised Parameter of ``shape`` on the active backend and default float dtype."""
+    b = get_backend()
+    return Parameter(b.xp.empty(tuple(shape), dtype=resolve_dtype(b.xp, dtype), device=b.device))
+
+
+class Linear(Module):
+    """Affine layer, weight (out, in). Default init as PyTorch: W, b ~ U(−1/√in, 1/√in) (kaiming_uniform
+    with a = √5). ``init="xavier_normal"`` (any name of ``xn.nn.init``) initialises W that way and b
+    to zero."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, init=None, dtype=None):
+        super().__init__()
+        for name, v in (("in_features", in_features), ("out_features", out_features)):
+            if not isinstance(v, int) or v <= 0:
+                raise ValueError(f"{name}: expected a positive int, got {v!r}")
+        self.in_features, self.out_features = in_features, out_features
+        self.init = init
+        self.weight = empty_parameter((out_features, in_features), dtype)
+        self.bias = empty_parameter((out_features,), dtype) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        if self.init is None:
+            _init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+            if self.bias is not None:
+                bound = 1.0 / math.sqrt(self.in_features)
+                _init.uniform_(self.bias, -bound, bound)
+            return
+        _init.by_name(self.init)(self.weight)
+        if self.bias is not None:
+            _init.zeros_(self.bias)
+
+    def forward(self, x):
+        if x.shape[-1] != self.in_features:
+            raise ValueError(
+                f"Linear({self.in_features}, {self.out_features}): input has {x.shape[-1]} features "
+                f"(shape {tuple(x.shape)}), expected {self.in_features}"
+            )
+        return LinearFn.apply(x, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        init = f", init={self.init!r}" if self.init else ""
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}{init}"
