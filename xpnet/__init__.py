@@ -4,7 +4,7 @@
 >>> xn.set_backend("numpy")            # or "torch", "cupy", "array_api_strict", a namespace module
 >>> model = xn.nn.Sequential(xn.nn.Linear(40, 100), xn.nn.ReLU(), xn.nn.Linear(100, 10))
 """
-from . import autograd, nn, optim
+from . import autograd, data, datasets, metrics, nn, optim, preprocessing
 from ._version import __version__
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad
 from .backend import (
@@ -24,9 +24,11 @@ from .backend import (
     use_backend,
 )
 from .tensor import Tensor, as_tensor, concat, exp, log, maximum, tanh, tensor
+from .train import EarlyStopping, History, evaluate, fit, load, predict, save
 
 __all__ = [
-    "Backend", "BackendMismatchError", "BackendUnavailableError", "Function", "Tensor", "__version__", "as_tensor",
+    "Backend", "BackendMismatchError", "EarlyStopping", "History", "data", "datasets", "evaluate", "fit", "load",
+    "metrics", "predict", "preprocessing", "save", "BackendUnavailableError", "Function", "Tensor", "__version__", "as_tensor",
     "asarray", "autograd", "available_backends", "concat", "enable_grad", "exp", "get_backend", "get_default_dtype",
     "is_grad_enabled", "log", "manual_seed", "maximum", "nn", "no_grad", "optim", "set_backend",
     "set_default_dtype", "synchronize", "tanh", "tensor", "to_device", "to_numpy", "use_backend",

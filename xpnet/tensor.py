@@ -12,7 +12,7 @@ from .autograd.grad_mode import _state
 from .autograd.ops_elementwise import Add, Div, Exp, Log, Maximum, Mul, Neg, Pow, Sub, Tanh
 from .autograd.ops_linalg import MatMul
 from .autograd.ops_reduce import Mean, Sum
-from .autograd.ops_shape import Concat, GetItem, Permute, Reshape
+from .autograd.ops_shape import Concat, GetItem, Permute, Reshape, Take
 from .backend import asarray, describe, is_array, mismatch, namespace_name, namespace_of, to_device, to_numpy
 
 
@@ -245,6 +245,12 @@ class Tensor:
             axes = tuple(perm)
         return Permute.apply(self, tuple(axes))
 
+    def take(self, indices, axis: int = 0) -> "Tensor":
+        """Gather entries at integer ``indices`` along ``axis`` (gradients of repeats add up)."""
+        if isinstance(indices, Tensor):
+            indices = indices.data
+        return Take.apply(self, indices, axis)
+
     def exp(self) -> "Tensor":
         return Exp.apply(self)
 
@@ -264,8 +270,9 @@ class Tensor:
 
 
 def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
-    """A new leaf Tensor on the active backend (``xn.tensor([[1., 2.]], requires_grad=True)``)."""
-    return Tensor(asarray(data, dtype=dtype) if not is_array(data) or dtype is not None else data, requires_grad)
+    """A new leaf Tensor of ``data`` (lists, NumPy or any backend's array) on the active backend
+    (``xn.tensor([[1., 2.]], requires_grad=True)``)."""
+    return Tensor(asarray(data, dtype=dtype), requires_grad)
 
 
 def as_tensor(x) -> Tensor:

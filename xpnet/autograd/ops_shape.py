@@ -30,9 +30,15 @@ class Permute(Function):
         return ctx.xp.permute_dims(g, tuple(inverse)), None
 
 
-def _is_basic(index) -> bool:
+def _row_index(index):
+    """The integer index array when ``index`` selects rows (``a[idx]`` or ``a[idx, ...]``), else None."""
     items = index if isinstance(index, tuple) else (index,)
-    return all(i is None or i is Ellipsis or isinstance(i, (int, slice)) for i in items)
+    first = items[0]
+    if isinstance(first, (int, slice, type(None), type(Ellipsis))) or not hasattr(first, "dtype"):
+        return None
+    if any(not (i is Ellipsis or i == slice(None)) for i in items[1:]):
+        return None
+    return first
 
 
 class GetItem(Function):
@@ -48,11 +54,34 @@ class GetItem(Function):
     @staticmethod
     def backward(ctx, g):
         xp, index = ctx.xp, ctx.index
-        if not _is_basic(index) and not isinstance(index, tuple) and xp.isdtype(index.dtype, "integral"):
-            return scatter_add(xp, ctx.shape[0], index, g), None
+        rows = _row_index(index)
+        if rows is not None and xp.isdtype(rows.dtype, "integral"):
+            return scatter_add(xp, ctx.shape[0], rows, g), None
         out = xp.zeros(ctx.shape, dtype=ctx.dtype, device=ctx.device)
         out[index] = g
         return out, None
+
+
+class Take(Function):
+    """``take(a, indices, axis)``: gather along one axis (Array-API ``take``); backward scatter-adds,
+    so repeated indices accumulate."""
+
+    @staticmethod
+    def forward(ctx, a, indices, axis):
+        ctx.shape, ctx.indices, ctx.axis = a.shape, indices, axis % a.ndim
+        return ctx.xp.take(a, indices, axis=axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        xp, axis = ctx.xp, ctx.axis
+        if axis == 0:
+            return scatter_add(xp, ctx.shape[0], ctx.indices, g), None, None
+        perm = (axis,) + tuple(i for i in range(g.ndim) if i != axis)
+        moved = scatter_add(xp, ctx.shape[axis], ctx.indices, xp.permute_dims(g, perm))
+        inverse = [0] * g.ndim
+        for i, p in enumerate(perm):
+            inverse[p] = i
+        return xp.permute_dims(moved, tuple(inverse)), None, None
 
 
 class Concat(Function):
@@ -67,7 +96,7 @@ class Concat(Function):
         out, start = [None], 0
         axis = ctx.axis % g.ndim
         for size in ctx.sizes:
-            sl = tuple(slice(None) for _ in range(axis)) + (slice(start, start + size),)
+            sl = tuple(slice(None) for _ in range(axis)) + (slice(start, start + size), Ellipsis)
             out.append(g[sl])
             start += size
         return tuple(out)

@@ -73,8 +73,9 @@ def _resolve(target) -> Backend:
 
 def asarray(data, dtype=None, backend=None):
     """``data`` (lists, scalars, NumPy or any backend's array, a Tensor) as an array of the active
-    backend (or ``backend``) on its device. Python/NumPy floats become the default float dtype
-    unless ``dtype`` says otherwise; arrays keep their dtype unless ``dtype`` is given."""
+    backend (or ``backend``) on its device. Host floating data (lists, NumPy) becomes the default
+    float dtype (float32) unless ``dtype`` says otherwise, so float64 files never slip into a float32
+    run; arrays of other backends keep their dtype unless ``dtype`` is given."""
     b = get_backend() if backend is None else _resolve(backend)
     if hasattr(data, "_xp") and hasattr(data, "data"):  # a Tensor
         data = data.data
@@ -83,7 +84,7 @@ def asarray(data, dtype=None, backend=None):
         out = to_device(data, b)
         return out if dtype is None else xp.astype(out, resolve_dtype(xp, dtype))
     host = np.asarray(data)
-    if dtype is None and host.dtype.kind == "f" and not isinstance(data, np.ndarray):
+    if dtype is None and host.dtype.kind == "f":
         dtype = get_default_dtype()
     if host.dtype.kind == "O":
         raise TypeError(f"asarray: expected numeric data, got an object array from {type(data).__name__}")
@@ -180,3 +181,18 @@ def on_host(x) -> bool:
     if name == "torch":
         return x.device.type == "cpu"
     return True
+
+
+def on_host_check(x, name: str, num_classes=None) -> None:
+    """Validate data once, where it is loaded: NaN/inf in floats; labels in 0..num_classes−1 and ≥ 0.
+    One host read per call (not for training steps)."""
+    xp = namespace_of(x)
+    if xp.isdtype(x.dtype, "real floating"):
+        bad = int(xp.sum(xp.astype(~xp.isfinite(x), xp.int64)))
+        if bad:
+            raise ValueError(f"{name}: contains {bad} NaN or infinite values ({describe(x)}); clean or impute them first")
+    elif xp.isdtype(x.dtype, "integral") and x.shape[0] > 0:
+        lo, hi = int(xp.min(x)), int(xp.max(x))
+        if lo < 0 or (num_classes is not None and hi >= num_classes):
+            expected = f"0..{num_classes - 1}" if num_classes is not None else "non-negative class indices"
+            raise ValueError(f"{name}: expected labels in {expected}, got values in {lo}..{hi}")

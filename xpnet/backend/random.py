@@ -100,11 +100,11 @@ def normal(shape, mean=0.0, std=1.0, dtype=None, backend=None):
     return out
 
 
-def uniform(shape, low=0.0, high=1.0, dtype=None, backend=None):
-    """Samples of U[low, high) with the given shape on ``backend``."""
+def uniform(shape, low=0.0, high=1.0, dtype=None, backend=None, gen=None):
+    """Samples of U[low, high) with the given shape on ``backend`` (from ``gen`` if given)."""
     b = _backend(backend)
     shape = tuple(shape)
-    g = generator(b)
+    g = generator(b) if gen is None else gen
     name = dtype_name(resolve_dtype(b.xp, dtype))
     if b.name == "torch":
         t = b.native
@@ -119,13 +119,28 @@ def uniform(shape, low=0.0, high=1.0, dtype=None, backend=None):
     return out
 
 
-def permutation(n: int, backend=None):
-    """A random permutation of 0..n-1 as an int64 array on ``backend``."""
+def permutation(n: int, backend=None, gen=None):
+    """A random permutation of 0..n-1 as an int64 array on ``backend`` (from ``gen`` if given)."""
     b = _backend(backend)
-    g = generator(b)
+    g = generator(b) if gen is None else gen
     if b.name == "torch":
         return b.native.randperm(n, generator=g, device=b.device)
     if b.name == "cupy":
         with b.device:
             return b.native.argsort(g.random(n))
     return asarray(g.permutation(n).astype(np.int64), backend=b)
+
+
+def make_generator(seed: int, backend=None):
+    """A private generator of ``backend`` seeded with ``seed`` (for a seeded DataLoader)."""
+    b = _backend(backend)
+    saved = _generators.pop(_key(b), None)
+    prev_seed = _seed[0]
+    _seed[0] = int(seed)
+    try:
+        return generator(b)
+    finally:
+        _seed[0] = prev_seed
+        _generators.pop(_key(b), None)
+        if saved is not None:
+            _generators[_key(b)] = saved

@@ -49,6 +49,11 @@ class Linear(Module):
                 f"Linear({self.in_features}, {self.out_features}): input has {x.shape[-1]} features "
                 f"(shape {tuple(x.shape)}), expected {self.in_features}"
             )
+        if x.dtype != self.weight.dtype:
+            raise TypeError(
+                f"Linear: input dtype {x.dtype} differs from weight dtype {self.weight.dtype}; "
+                "convert the data (xn.asarray(x, dtype=...)) or the model instead of mixing precisions"
+            )
         return LinearFn.apply(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:

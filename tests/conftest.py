@@ -1,0 +1,47 @@
+"""Shared fixtures: every test that takes ``backend`` (or ``xp``) runs on every available namespace."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+import xpnet as xn
+from xpnet.backend import BackendUnavailableError, load
+
+# (id, backend name, device): array_api_strict's second device proves the device rules without a GPU.
+NAMESPACES = [
+    ("numpy", "numpy", None),
+    ("strict", "array_api_strict", None),
+    ("strict-device1", "array_api_strict", "device1"),
+    ("torch", "torch", None),
+    ("cupy", "cupy", None),
+]
+_selected = os.environ.get("XPNET_TEST_BACKENDS")
+if _selected:
+    NAMESPACES = [n for n in NAMESPACES if n[0] in _selected.split(",") or n[1] in _selected.split(",")]
+
+
+@pytest.fixture(params=NAMESPACES, ids=[n[0] for n in NAMESPACES])
+def backend(request):
+    """The active :class:`xpnet.Backend` for the test (skipped, with the reason, when unavailable)."""
+    _, name, device = request.param
+    try:
+        b = load(name, device)
+    except BackendUnavailableError as e:
+        pytest.skip(f"{name}: {e}")
+    xn.manual_seed(0)
+    with xn.use_backend(b):
+        yield b
+
+
+@pytest.fixture
+def xp(backend):
+    """The Array API namespace of the active backend."""
+    return backend.xp
+
+
+@pytest.fixture
+def float64():
+    xn.set_default_dtype("float64")
+    yield
+    xn.set_default_dtype("float32")

@@ -1,0 +1,68 @@
+"""The ``xpnet`` command: ``train``, ``bench``, ``info``."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .._version import __version__
+
+
+def _info(args) -> int:
+    from .. import backend as B
+
+    print(f"xpnet {__version__}")
+    print(f"python {sys.version.split()[0]}")
+    print("backends:")
+    for name, status in B.available_backends().items():
+        print(f"  {name:<17} {status}")
+    print(f"active: {B.get_backend()} (XPNET_BACKEND or set_backend)")
+    print(f"default dtype: {B.get_default_dtype()}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="xpnet", description="Train and benchmark small neural nets on any Array API backend.")
+    ap.add_argument("--version", action="version", version=f"xpnet {__version__}")
+    sub = ap.add_subparsers(dest="command", metavar="{train,info}")
+
+    tr = sub.add_parser("train", help="train a model and write a run folder",
+                        description="Train a model (default: the MNIST-1D baseline MLP on numpy) and write config, "
+                                    "history, metrics, checkpoint and plots to a run folder.")
+    tr.add_argument("--config", help="TOML file with [data], [model], [train] tables (see configs/)")
+    tr.add_argument("--dataset", help="mnist1d (default), synthetic, a folder of train_data.npy/train_label.npy/"
+                                      "test_data.npy/test_label.npy, an .npz or a .csv")
+    tr.add_argument("--backend", help="numpy (default), torch, cupy, array_api_strict")
+    tr.add_argument("--model", help="baseline (default) or mlp:W1,W2,... (a [model] table in --config for more)")
+    tr.add_argument("--epochs", type=int, help="number of epochs (default 150)")
+    tr.add_argument("--batch-size", dest="batch_size", type=int, help="mini-batch size (default 100)")
+    tr.add_argument("--lr", type=float, help="learning rate (default 0.01)")
+    tr.add_argument("--optimizer", choices=["sgd", "adam", "adamw"], help="optimiser (default adam)")
+    tr.add_argument("--seed", type=int, help="random seed (default 0)")
+    tr.add_argument("--out", default="runs", help="parent folder of the run folder (default ./runs)")
+    tr.add_argument("--no-progress", action="store_true", help="no progress bar")
+    tr.add_argument("--verbose", action="store_true", help="print one line per epoch")
+
+    sub.add_parser("info", help="version, backends available and why not, devices")
+    return ap
+
+
+def main(argv=None) -> int:
+    ap = build_parser()
+    args = ap.parse_args(argv)
+    if args.command is None:
+        ap.print_help()
+        return 2
+    try:
+        if args.command == "train":
+            from .train import run
+
+            return run(args)
+        return _info(args)
+    except (ValueError, TypeError, KeyError, FileNotFoundError, ImportError) as e:
+        msg = e.args[0] if isinstance(e, KeyError) and e.args else e
+        print(f"xpnet {args.command}: error: {msg}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""``DataLoader``: mini-batches sliced on the device, shuffled by the backend generator."""
+from __future__ import annotations
+
+import math
+
+from ..backend.random import make_generator, permutation
+
+
+class DataLoader:
+    """Iterate ``(X_batch, y_batch)`` over an :class:`ArrayDataset` (or ``(X, y)``).
+
+    With ``shuffle`` the whole dataset is permuted once per epoch on the device (one gather), and
+    batches are contiguous slices of it: no per-batch host copy. ``seed`` gives the loader its own
+    generator, so its order repeats regardless of other random draws.
+    """
+
+    def __init__(self, dataset, batch_size: int = 32, shuffle: bool = False, drop_last: bool = False, seed=None):
+        from .dataset import ArrayDataset
+
+        if isinstance(dataset, tuple):
+            dataset = ArrayDataset(*dataset)
+        if not isinstance(batch_size, int) or batch_size <= 0:
+            raise ValueError(f"batch_size: expected a positive int, got {batch_size!r}")
+        self.dataset, self.batch_size, self.shuffle, self.drop_last = dataset, batch_size, shuffle, drop_last
+        self.seed = seed
+        self._gen = None if seed is None else make_generator(seed, dataset.backend)
+
+    def __len__(self) -> int:
+        n = len(self.dataset)
+        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+
+    def _epoch_arrays(self):
+        ds = self.dataset
+        if not self.shuffle:
+            return ds.X, ds.y
+        xp = ds.backend.xp
+        perm = permutation(len(ds), backend=ds.backend, gen=self._gen)
+        X = xp.take(ds.X, perm, axis=0)
+        y = None if ds.y is None else xp.take(ds.y, perm, axis=0)
+        return X, y
+
+    def __iter__(self):
+        X, y = self._epoch_arrays()
+        n, bs = X.shape[0], self.batch_size
+        stop = n - n % bs if self.drop_last else n
+        for i in range(0, stop, bs):
+            j = min(i + bs, n)
+            yield (X[i:j, ...], y[i:j]) if y is not None else X[i:j, ...]
+
+    def get_state(self):
+        return None if self._gen is None else self._gen
+
+    def to(self, target) -> "DataLoader":
+        self.dataset.to(target)
+        if self.seed is not None:
+            self._gen = make_generator(self.seed, self.dataset.backend)
+        return self

@@ -1,0 +1,123 @@
+"""Accuracy, precision, recall, F1 and the confusion matrix (report 000 §3.1), on the device.
+
+Inputs: integer labels ``y_true`` (N,) and either integer predictions (N,) or scores/logits (N, C),
+which are reduced with argmax. Every function returns a backend array (0-d or per class); read it
+with ``float()`` or ``xn.to_numpy`` when needed. Classes absent from both labels and predictions
+get precision = recall = F1 = 0 (scikit-learn's ``zero_division=0``).
+"""
+from __future__ import annotations
+
+from ..backend import asarray, describe, namespace_of
+from ..backend.special import one_hot
+
+_AVERAGES = ("macro", "weighted", "micro", None)
+
+
+def _labels(y_true, y_pred):
+    y_true = y_true.data if hasattr(y_true, "_xp") else y_true
+    y_pred = y_pred.data if hasattr(y_pred, "_xp") else y_pred
+    if not hasattr(y_true, "__array_namespace__"):
+        y_true = asarray(y_true)
+    if not hasattr(y_pred, "__array_namespace__"):
+        y_pred = asarray(y_pred)
+    xp = namespace_of(y_true)
+    if y_pred.ndim == 2:
+        y_pred = xp.argmax(y_pred, axis=1)
+    if y_true.ndim == 2 and y_true.shape[1] == 1:
+        y_true = xp.reshape(y_true, (-1,))
+    if y_true.ndim != 1 or y_pred.shape != y_true.shape:
+        raise ValueError(f"y_pred: expected shape {tuple(y_true.shape)} (or scores (N, C)), got {describe(y_pred)}")
+    if not xp.isdtype(y_true.dtype, "integral"):
+        raise TypeError(f"y_true: expected integer labels, got {describe(y_true)}")
+    if y_pred.dtype != y_true.dtype:
+        y_pred = xp.astype(y_pred, y_true.dtype)
+    return xp, y_true, y_pred
+
+
+def accuracy(y_true, y_pred):
+    """Fraction of rows with y_pred == y_true."""
+    xp, t, p = _labels(y_true, y_pred)
+    return xp.mean(xp.astype(t == p, xp.float32 if t.shape[0] < 2**24 else xp.float64))
+
+
+def confusion_matrix(y_true, y_pred, num_classes: int | None = None):
+    """C[i, j] = number of rows of true class i predicted as j (int64, on the device).
+    ``num_classes`` defaults to 1 + the largest label seen (one host read)."""
+    xp, t, p = _labels(y_true, y_pred)
+    if num_classes is None:
+        num_classes = int(xp.max(xp.maximum(t, p))) + 1 if t.shape[0] else 0
+    dtype = xp.float64 if t.shape[0] >= 2**24 else xp.float32
+    counts = xp.matmul(xp.matrix_transpose(one_hot(xp, t, num_classes, dtype)), one_hot(xp, p, num_classes, dtype))
+    return xp.astype(xp.round(counts), xp.int64)
+
+
+def precision_recall_f1(y_true, y_pred, average="macro", num_classes: int | None = None):
+    """(precision, recall, F1, support) from the confusion matrix C:
+    precision_c = C_cc/Σ_i C_ic, recall_c = C_cc/Σ_j C_cj, F1_c = 2PR/(P + R);
+    ``average``: ``"macro"`` (mean over classes present in y_true or y_pred), ``"weighted"`` (by support),
+    ``"micro"``, or ``None`` (per class)."""
+    if average not in _AVERAGES:
+        raise ValueError(f"average: expected one of {_AVERAGES}, got {average!r}")
+    cm = confusion_matrix(y_true, y_pred, num_classes)
+    xp = namespace_of(cm)
+    c = xp.astype(cm, xp.float64)
+    tp = xp.linalg.diagonal(c) if hasattr(xp, "linalg") and hasattr(xp.linalg, "diagonal") else _diag(xp, c)
+    pred_count = xp.sum(c, axis=0)
+    support = xp.sum(c, axis=1)
+    if average == "micro":
+        total = xp.sum(tp) / xp.sum(c)
+        return total, total, total, xp.sum(support)
+    p = _safe_div(xp, tp, pred_count)
+    r = _safe_div(xp, tp, support)
+    f = _safe_div(xp, 2 * p * r, p + r)
+    if average is None:
+        return p, r, f, support
+    if average == "weighted":
+        w = support / xp.sum(support)
+        return xp.sum(p * w), xp.sum(r * w), xp.sum(f * w), xp.sum(support)
+    present = xp.astype((support + pred_count) > 0, xp.float64)
+    k = xp.sum(present)
+    return xp.sum(p * present) / k, xp.sum(r * present) / k, xp.sum(f * present) / k, xp.sum(support)
+
+
+def _diag(xp, c):
+    n = c.shape[0]
+    return xp.sum(c * xp.eye(n, dtype=c.dtype, device=getattr(c, "device", None)), axis=1)
+
+
+def _safe_div(xp, a, b):
+    return xp.where(b > 0, a / xp.where(b > 0, b, xp.ones_like(b)), xp.zeros_like(a))
+
+
+def precision(y_true, y_pred, average="macro", num_classes=None):
+    return precision_recall_f1(y_true, y_pred, average, num_classes)[0]
+
+
+def recall(y_true, y_pred, average="macro", num_classes=None):
+    return precision_recall_f1(y_true, y_pred, average, num_classes)[1]
+
+
+def f1_score(y_true, y_pred, average="macro", num_classes=None):
+    return precision_recall_f1(y_true, y_pred, average, num_classes)[2]
+
+
+def classification_report(y_true, y_pred, target_names=None, digits: int = 4, num_classes=None) -> str:
+    """A text table like scikit-learn's: per-class precision, recall, F1, support; then accuracy,
+    macro and weighted averages."""
+    from ..backend import to_numpy
+
+    p, r, f, s = (to_numpy(v) for v in precision_recall_f1(y_true, y_pred, None, num_classes))
+    n = len(s)
+    names = [str(i) for i in range(n)] if target_names is None else list(target_names)
+    width = max(len("weighted avg"), *(len(x) for x in names))
+    head = f"{'':>{width}} {'precision':>9} {'recall':>9} {'f1-score':>9} {'support':>9}"
+    lines = [head, ""]
+    for i in range(n):
+        lines.append(f"{names[i]:>{width}} {p[i]:>9.{digits}f} {r[i]:>9.{digits}f} {f[i]:>9.{digits}f} {int(s[i]):>9}")
+    total = int(s.sum())
+    acc = float(to_numpy(accuracy(y_true, y_pred)))
+    lines += ["", f"{'accuracy':>{width}} {'':>9} {'':>9} {acc:>9.{digits}f} {total:>9}"]
+    for avg in ("macro", "weighted"):
+        ap, ar, af, _ = (float(to_numpy(v)) for v in precision_recall_f1(y_true, y_pred, avg, num_classes))
+        lines.append(f"{avg + ' avg':>{width}} {ap:>9.{digits}f} {ar:>9.{digits}f} {af:>9.{digits}f} {total:>9}")
+    return "\n".join(lines)

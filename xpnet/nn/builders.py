@@ -1,0 +1,80 @@
+"""Models described by data (a config table or a short string), for the CLI and configs.
+
+``build_model(spec, in_features, num_classes)`` where ``spec`` is
+- ``"baseline"``: the MNIST-1D baseline MLP (in→100 ReLU, h + ReLU(Linear(100,100) h), →10);
+- ``"mlp:256,128"``: Linear+ReLU hidden layers of those widths;
+- a dict: ``hidden`` (list of widths), ``activation`` (relu, leaky_relu, gelu, gelu_tanh, tanh,
+  sigmoid), ``negative_slope``, ``norm`` (none, batchnorm, layernorm), ``dropout`` (p), ``residual``
+  (wrap every hidden block whose width equals the previous one in Residual), ``init`` (an
+  ``xn.nn.init`` name, default PyTorch's).
+A hidden block is Linear → norm → activation → dropout (report 000 §2.12).
+"""
+from __future__ import annotations
+
+from .. import nn
+
+_ACTIVATIONS = {
+    "relu": lambda c: nn.ReLU(),
+    "leaky_relu": lambda c: nn.LeakyReLU(c.get("negative_slope", 0.01)),
+    "gelu": lambda c: nn.GELU(),
+    "gelu_tanh": lambda c: nn.GELU("tanh"),
+    "tanh": lambda c: nn.Tanh(),
+    "sigmoid": lambda c: nn.Sigmoid(),
+}
+_KEYS = {"hidden", "activation", "negative_slope", "norm", "dropout", "residual", "init", "type"}
+
+
+class Baseline(nn.Module):
+    """The MNIST-1D baseline: h₁ = ReLU(W₁x), h₂ = h₁ + ReLU(W₂h₁), y = W₃h₂."""
+
+    def __init__(self, in_features: int = 40, hidden: int = 100, num_classes: int = 10):
+        super().__init__()
+        self.block = nn.Sequential(nn.Linear(in_features, hidden), nn.ReLU())
+        self.res = nn.Residual(nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU()))
+        self.head = nn.Linear(hidden, num_classes)
+
+    def forward(self, x):
+        return self.head(self.res(self.block(x)))
+
+
+def _block(i, o, c):
+    layers = [nn.Linear(i, o, init=c.get("init"))]
+    norm = c.get("norm", "none")
+    if norm == "batchnorm":
+        layers.append(nn.BatchNorm1d(o))
+    elif norm == "layernorm":
+        layers.append(nn.LayerNorm(o))
+    elif norm not in ("none", None):
+        raise ValueError(f"model.norm: expected 'none', 'batchnorm' or 'layernorm', got {norm!r}")
+    act = c.get("activation", "relu")
+    if act not in _ACTIVATIONS:
+        raise ValueError(f"model.activation: expected one of {sorted(_ACTIVATIONS)}, got {act!r}")
+    layers.append(_ACTIVATIONS[act](c))
+    if c.get("dropout", 0.0):
+        layers.append(nn.Dropout(c["dropout"]))
+    return nn.Sequential(*layers)
+
+
+def build_model(spec, in_features: int, num_classes: int) -> nn.Module:
+    if spec in (None, "baseline"):
+        return Baseline(in_features, 100, num_classes)
+    if isinstance(spec, str):
+        if not spec.startswith("mlp:"):
+            raise ValueError(f"model: expected 'baseline', 'mlp:W1,W2,...' or a table, got {spec!r}")
+        try:
+            widths = [int(w) for w in spec[4:].split(",") if w]
+        except ValueError:
+            raise ValueError(f"model: widths in {spec!r} must be integers") from None
+        spec = {"hidden": widths}
+    unknown = set(spec) - _KEYS
+    if unknown:
+        raise KeyError(f"model: unknown keys {sorted(unknown)}; expected some of {sorted(_KEYS)}")
+    if spec.get("type", "mlp") == "baseline":
+        return Baseline(in_features, spec.get("hidden", [100])[0], num_classes)
+    layers, width = [], in_features
+    for h in spec.get("hidden", []):
+        block = _block(width, h, spec)
+        layers.append(nn.Residual(block) if spec.get("residual") and h == width else block)
+        width = h
+    layers.append(nn.Linear(width, num_classes, init=spec.get("init")))
+    return nn.Sequential(*layers)

@@ -1,0 +1,69 @@
+"""Feature scalers, fitted on training data and applied to any split (scikit-learn semantics)."""
+from __future__ import annotations
+
+from ..backend import asarray, describe, namespace_of
+
+
+class _Scaler:
+    def _check(self, X, fitted=True):
+        X = X.data if hasattr(X, "_xp") else X
+        X = asarray(X) if not hasattr(X, "__array_namespace__") else X
+        if X.ndim != 2:
+            raise ValueError(f"X: expected shape (N, features), got {describe(X)}")
+        if fitted:
+            if not hasattr(self, "n_features_in_"):
+                raise RuntimeError(f"{type(self).__name__}: call fit(X_train) before transform")
+            if X.shape[1] != self.n_features_in_:
+                raise ValueError(f"X: expected {self.n_features_in_} features (as fitted), got {describe(X)}")
+        return X
+
+    def fit_transform(self, X):
+        return self.fit(X).transform(X)
+
+
+class StandardScaler(_Scaler):
+    """z = (x − μ)/σ per feature, μ and σ (population) from the training data; σ = 0 → 1
+    (report 001 §2.1.2, scikit-learn ``StandardScaler``)."""
+
+    def fit(self, X):
+        X = self._check(X, fitted=False)
+        xp = namespace_of(X)
+        self.mean_ = xp.mean(X, axis=0)
+        std = xp.std(X, axis=0)
+        self.scale_ = xp.where(std == 0, xp.ones_like(std), std)
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def transform(self, X):
+        X = self._check(X)
+        return (X - self.mean_) / self.scale_
+
+    def inverse_transform(self, X):
+        X = self._check(X)
+        return X * self.scale_ + self.mean_
+
+
+class MinMaxScaler(_Scaler):
+    """x' = (x − min)/(max − min)·(b − a) + a per feature (report 000 §2.1.1); constant features → a."""
+
+    def __init__(self, feature_range=(0.0, 1.0)):
+        self.feature_range = feature_range
+
+    def fit(self, X):
+        X = self._check(X, fitted=False)
+        xp = namespace_of(X)
+        self.data_min_, self.data_max_ = xp.min(X, axis=0), xp.max(X, axis=0)
+        rng = self.data_max_ - self.data_min_
+        a, b = self.feature_range
+        self.scale_ = (b - a) / xp.where(rng == 0, xp.ones_like(rng), rng)
+        self.min_ = a - self.data_min_ * self.scale_
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def transform(self, X):
+        X = self._check(X)
+        return X * self.scale_ + self.min_
+
+    def inverse_transform(self, X):
+        X = self._check(X)
+        return (X - self.min_) / self.scale_

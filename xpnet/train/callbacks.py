@@ -1,0 +1,64 @@
+"""Callbacks: hooks called by ``fit`` at the end of every epoch; EarlyStopping."""
+from __future__ import annotations
+
+import math
+
+from ..backend import namespace_of
+
+
+class Callback:
+    """Override ``on_train_begin(model)`` / ``on_epoch_end(epoch, logs, model)`` /
+    ``on_train_end(model)``; ``on_epoch_end`` returning True stops training."""
+
+    def on_train_begin(self, model):
+        pass
+
+    def on_epoch_end(self, epoch: int, logs: dict, model) -> bool | None:
+        return None
+
+    def on_train_end(self, model):
+        pass
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience`` epochs;
+    with ``restore_best_weights`` put back the weights of the best epoch (Keras semantics)."""
+
+    def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0, mode: str = "auto",
+                 restore_best_weights: bool = True):
+        if mode == "auto":
+            mode = "max" if "acc" in monitor or monitor.endswith("f1") else "min"
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode: expected 'min', 'max' or 'auto', got {mode!r}")
+        self.monitor, self.patience, self.min_delta, self.mode = monitor, patience, abs(min_delta), mode
+        self.restore_best_weights = restore_best_weights
+        self.reset()
+
+    def reset(self):
+        self.best = math.inf if self.mode == "min" else -math.inf
+        self.best_epoch, self.wait, self.best_state, self.stopped_epoch = None, 0, None, None
+
+    def on_train_begin(self, model):
+        self.reset()
+
+    def _improved(self, value):
+        return value < self.best - self.min_delta if self.mode == "min" else value > self.best + self.min_delta
+
+    def on_epoch_end(self, epoch, logs, model):
+        if self.monitor not in logs:
+            raise KeyError(f"EarlyStopping: monitor {self.monitor!r} is not logged; available: {sorted(logs)}")
+        value = logs[self.monitor]
+        if self._improved(value):
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best_weights:
+                self.best_state = {k: namespace_of(v).asarray(v, copy=True) for k, v in model.state_dict().items()}
+            return False
+        self.wait += 1
+        if self.wait >= self.patience:
+            self.stopped_epoch = epoch
+            return True
+        return False
+
+    def on_train_end(self, model):
+        if self.restore_best_weights and self.best_state is not None:
+            model.load_state_dict(self.best_state)
