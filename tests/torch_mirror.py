@@ -6,7 +6,9 @@ import numpy as np
 import torch
 
 import xpnet as xn
-import xpnet.nn.functional.dropout as xdropout
+import importlib
+
+xdropout = importlib.import_module("xpnet.nn.functional.dropout")
 from xpnet import nn
 
 

@@ -1,0 +1,191 @@
+"""Optimisers, schedules and clipping: parity with PyTorch over several steps, on every namespace."""
+import numpy as np
+import pytest
+
+import xpnet as xn
+from xpnet import nn, optim
+from helpers import host, torch
+from torch_mirror import train_side_by_side
+
+
+def _mlp():
+    # BatchNorm after the activation: a Linear bias right before BatchNorm has an exactly-zero true
+    # gradient, and Adam would amplify float32 rounding noise in it (see test_models.py)
+    return nn.Sequential(nn.Linear(12, 16), nn.GELU(), nn.BatchNorm1d(16), nn.Dropout(0.2),
+                         nn.Linear(16, 16), nn.LeakyReLU(0.05), nn.Linear(16, 5))
+
+
+def _batch(n=24, d=12, c=5, seed=0):
+    r = np.random.default_rng(seed)
+    return xn.asarray(r.standard_normal((n, d)).astype("float32")), xn.asarray(r.integers(0, c, n))
+
+
+OPTIMISERS = {
+    "sgd": lambda p: optim.SGD(p, lr=0.1),
+    "sgd_momentum_wd": lambda p: optim.SGD(p, lr=0.05, momentum=0.9, weight_decay=1e-3),
+    "sgd_dampening": lambda p: optim.SGD(p, lr=0.05, momentum=0.8, dampening=0.3),
+    "sgd_nesterov": lambda p: optim.SGD(p, lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-4),
+    "adam": lambda p: optim.Adam(p, lr=1e-2),
+    "adam_l2_amsgrad": lambda p: optim.Adam(p, lr=1e-2, betas=(0.8, 0.99), weight_decay=1e-2, amsgrad=True),
+    "adamw": lambda p: optim.AdamW(p, lr=1e-2, weight_decay=0.1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMISERS))
+def test_optimizer_parity_5_steps(backend, name):
+    model = _mlp()
+    X, y = _batch()
+    train_side_by_side(model, OPTIMISERS[name](model.parameters()), X, y, steps=5)
+
+
+def test_report000_sgd_form_equals_pytorch_sgd(backend):
+    """Report 000: v ← μv − η(g + λW), W ← W + v. With dampening 0 PyTorch's b ← μb + (g + λW),
+    W ← W − ηb gives the same W (v = −ηb when η is constant)."""
+    model = nn.Linear(6, 3)
+    W = host(model.weight).astype("float64").copy()
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=0.01)
+    X, y = _batch(8, 6, 3)
+    v = np.zeros_like(W)
+    for _ in range(5):
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(X), y).backward()
+        g = host(model.weight.grad).astype("float64")
+        W_before = host(model.weight).astype("float64")
+        v = 0.9 * v - 0.1 * (g + 0.01 * W_before)
+        W = W_before + v
+        opt.step()
+        np.testing.assert_allclose(host(model.weight), W, rtol=1e-5, atol=1e-6)
+
+
+def test_param_groups_and_zero_grad(backend):
+    model = nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 2))
+    opt = optim.SGD([{"params": model[0].parameters(), "lr": 0.0}, {"params": model[1].parameters()}], lr=0.5)
+    before0, before1 = host(model[0].weight).copy(), host(model[1].weight).copy()
+    X, y = _batch(5, 4, 2)
+    nn.functional.cross_entropy(model(X), y).backward()
+    opt.step()
+    np.testing.assert_array_equal(host(model[0].weight), before0)  # lr 0 group untouched
+    assert not np.array_equal(host(model[1].weight), before1)
+    opt.zero_grad(set_to_none=False)
+    assert np.all(host(model[1].weight.grad) == 0)
+    opt.zero_grad()
+    assert model[1].weight.grad is None
+
+
+def test_updates_are_in_place(backend):
+    model = nn.Linear(4, 2)
+    arrays = [p.data for p in model.parameters()]
+    opt = optim.Adam(model.parameters(), lr=0.1)
+    X, y = _batch(5, 4, 2)
+    nn.functional.cross_entropy(model(X), y).backward()
+    opt.step()
+    assert all(p.data is a for p, a in zip(model.parameters(), arrays))
+
+
+def test_optimizer_state_dict_roundtrip_continues_identically(backend):
+    X, y = _batch()
+
+    def run(split):
+        xn.manual_seed(1)
+        model = _mlp()
+        opt = optim.Adam(model.parameters(), lr=1e-2, amsgrad=True)
+        for i in range(6):
+            if i == split:
+                state = opt.state_dict()
+                opt = optim.Adam(model.parameters(), lr=123.0)
+                opt.load_state_dict(state)
+            opt.zero_grad()
+            nn.functional.cross_entropy(model(X), y).backward()
+            opt.step()
+        return [host(p).copy() for p in model.parameters()]
+
+    for a, b in zip(run(None), run(3)):
+        np.testing.assert_array_equal(a, b)
+
+
+def _torch_sched(name, topt):
+    S = torch.optim.lr_scheduler
+    return {
+        "step": lambda: S.StepLR(topt, step_size=7, gamma=0.5),
+        "multistep": lambda: S.MultiStepLR(topt, milestones=[10, 30, 60], gamma=0.3),
+        "exponential": lambda: S.ExponentialLR(topt, gamma=0.97),
+        "cosine": lambda: S.CosineAnnealingLR(topt, T_max=40, eta_min=1e-4),
+        "linear": lambda: S.LinearLR(topt, start_factor=0.1, end_factor=1.0, total_iters=10),
+        "sequential": lambda: S.SequentialLR(topt, [S.LinearLR(topt, start_factor=0.1, total_iters=5),
+                                                    S.CosineAnnealingLR(topt, T_max=95)], milestones=[5]),
+    }[name]()
+
+
+def _our_sched(name, opt):
+    S = optim.lr_scheduler
+    return {
+        "step": lambda: S.StepLR(opt, step_size=7, gamma=0.5),
+        "multistep": lambda: S.MultiStepLR(opt, milestones=[10, 30, 60], gamma=0.3),
+        "exponential": lambda: S.ExponentialLR(opt, gamma=0.97),
+        "cosine": lambda: S.CosineAnnealingLR(opt, T_max=40, eta_min=1e-4),
+        "linear": lambda: S.LinearLR(opt, start_factor=0.1, end_factor=1.0, total_iters=10),
+        "sequential": lambda: S.SequentialLR(opt, [S.LinearLR(opt, start_factor=0.1, total_iters=5),
+                                                   S.CosineAnnealingLR(opt, T_max=95)], milestones=[5]),
+    }[name]()
+
+
+@pytest.mark.parametrize("name", ["step", "multistep", "exponential", "cosine", "linear", "sequential"])
+def test_schedule_lr_sequence_equals_pytorch(name):
+    import warnings
+
+    opt = optim.SGD([xn.Tensor(xn.asarray([1.0]), requires_grad=True)], lr=0.1)
+    topt = torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=0.1)
+    ours, ref = _our_sched(name, opt), _torch_sched(name, topt)
+    a, b = [], []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(100):
+            a.append(opt.param_groups[0]["lr"])
+            b.append(topt.param_groups[0]["lr"])
+            topt.step()
+            ours.step()
+            ref.step()
+    np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-14)
+
+
+def test_reduce_on_plateau_equals_pytorch():
+    opt = optim.SGD([xn.Tensor(xn.asarray([1.0]), requires_grad=True)], lr=0.1)
+    topt = torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=0.1)
+    ours = optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=3, cooldown=2, min_lr=1e-3)
+    ref = torch.optim.lr_scheduler.ReduceLROnPlateau(topt, factor=0.5, patience=3, cooldown=2, min_lr=1e-3)
+    losses = np.r_[np.linspace(1, 0.5, 10), np.full(40, 0.5), np.linspace(0.5, 0.4, 10), np.full(40, 0.4)]
+    for v in losses:
+        ours.step(float(v))
+        ref.step(float(v))
+        assert opt.param_groups[0]["lr"] == pytest.approx(topt.param_groups[0]["lr"], rel=1e-12)
+
+
+@pytest.mark.parametrize("norm_type", [2.0, float("inf")])
+def test_clip_grad_norm_parity(backend, norm_type):
+    model = _mlp()
+    X, y = _batch()
+    from torch_mirror import mirror
+
+    tmodel = mirror(model)
+    model.eval(), tmodel.eval()
+    nn.functional.cross_entropy(model(X), y).backward()
+    torch.nn.functional.cross_entropy(tmodel(torch.tensor(host(X))), torch.tensor(host(y))).backward()
+    total = optim.clip_grad_norm_(model.parameters(), 0.5, norm_type)
+    ttotal = torch.nn.utils.clip_grad_norm_(tmodel.parameters(), 0.5, norm_type)
+    np.testing.assert_allclose(float(host(total)), float(ttotal), rtol=1e-5)
+    for p, tp in zip(model.parameters(), tmodel.parameters()):
+        np.testing.assert_allclose(host(p.grad), tp.grad.numpy(), rtol=1e-4, atol=1e-6)
+    optim.clip_grad_value_(model.parameters(), 1e-3)
+    assert max(float(np.abs(host(p.grad)).max()) for p in model.parameters()) <= 1e-3 + 1e-9
+
+
+def test_optimizer_argument_errors():
+    p = [xn.Tensor(xn.asarray([1.0]), requires_grad=True)]
+    with pytest.raises(ValueError, match="lr"):
+        optim.SGD(p, lr=-1)
+    with pytest.raises(ValueError, match="nesterov"):
+        optim.SGD(p, lr=0.1, nesterov=True)
+    with pytest.raises(ValueError, match="betas"):
+        optim.Adam(p, betas=(1.0, 0.9))
+    with pytest.raises(ValueError, match="empty parameter list"):
+        optim.Adam([])
