@@ -212,7 +212,7 @@ def predict(model, X, batch_size: int | None = None, logits: bool = False):
     parts = []
     with no_grad():
         for i in range(0, n, bs):
-            parts.append(model(ds.X[i:i + bs, ...]).data)
+            parts.append(model(ds.X[i:min(i + bs, n), ...]).data)
     model.train(was)
     xp = namespace_of(parts[0])
     out = parts[0] if len(parts) == 1 else xp.concat(parts, axis=0)
