@@ -23,7 +23,7 @@ def _info(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="xpnet", description="Train and benchmark small neural nets on any Array API backend.")
     ap.add_argument("--version", action="version", version=f"xpnet {__version__}")
-    sub = ap.add_subparsers(dest="command", metavar="{train,info}")
+    sub = ap.add_subparsers(dest="command", metavar="{train,bench,info}")
 
     tr = sub.add_parser("train", help="train a model and write a run folder",
                         description="Train a model (default: the MNIST-1D baseline MLP on numpy) and write config, "
@@ -42,6 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--no-progress", action="store_true", help="no progress bar")
     tr.add_argument("--verbose", action="store_true", help="print one line per epoch")
 
+    bn = sub.add_parser("bench", help="time training and inference against PyTorch and hand-written NumPy",
+                        description="Benchmark xpnet against PyTorch eager and a hand-written NumPy MLP on workloads "
+                                    "W1-W4 (interleaved rounds, median/min/max, ratios). Writes .md, .json, .png.")
+    from ..bench.cli import add_arguments
+
+    add_arguments(bn)
     sub.add_parser("info", help="version, backends available and why not, devices")
     return ap
 
@@ -57,6 +63,10 @@ def main(argv=None) -> int:
             from .train import run
 
             return run(args)
+        if args.command == "bench":
+            from ..bench.cli import run as bench
+
+            return bench(args)
         return _info(args)
     except (ValueError, TypeError, KeyError, FileNotFoundError, ImportError) as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e

@@ -1,0 +1,41 @@
+"""The benchmark harness runs end to end (speed itself is measured by `xpnet bench`, not by tests)."""
+import json
+
+import numpy as np
+
+from xpnet.bench.reference_numpy import RefMLP, RefOptimizer, cross_entropy_grad
+from xpnet.bench.workloads import WORKLOADS, build_xpnet
+from xpnet.cli.main import main
+
+
+def test_bench_quick_writes_table_json_png(tmp_path, capsys):
+    rc = main(["bench", "--workloads", "W2", "--rows", "600", "--rounds", "2", "--out", str(tmp_path), "--name", "t"])
+    assert rc == 0
+    data = json.loads((tmp_path / "t.json").read_text())
+    row = data["rows"][0]
+    assert row["workload"] == "W2" and row["impl"] == "xpnet-numpy"
+    assert row["train_vs_torch"] > 0 and row["train_vs_ref"] > 0 and len(data["results"]["W2"]["times"]["xpnet-numpy"]["train"]["runs"]) == 2
+    assert "| W2 | xpnet-numpy |" in (tmp_path / "t.md").read_text()
+    assert (tmp_path / "t.png").stat().st_size > 0
+    assert "blas" in data["meta"]["machine"]
+
+
+def test_numpy_reference_matches_xpnet_gradients():
+    """The hand-written floor computes the same function and gradients as the engine."""
+    import xpnet as xn
+
+    wl = WORKLOADS["W3"]
+    xn.manual_seed(0)
+    model = build_xpnet(wl.layers)
+    model.eval()  # dropout off: both sides deterministic
+    weights = [xn.to_numpy(p).copy() for p in model.parameters()]
+    ref = RefMLP(wl.layers, weights, np.random.default_rng(0))
+    ref.training = False
+    r = np.random.default_rng(1)
+    X, y = r.standard_normal((16, 128), dtype=np.float32), r.integers(0, 10, 16)
+    z = ref.forward(X)
+    loss, g = cross_entropy_grad(z, y)
+    np.testing.assert_allclose(z, xn.to_numpy(model(xn.asarray(X))), rtol=1e-4, atol=1e-5)
+    ours = xn.nn.functional.cross_entropy(model(xn.asarray(X)), xn.asarray(y))
+    assert loss == np.float32(ours.item()) or abs(loss - ours.item()) < 1e-5
+    RefOptimizer(ref, wl.optimizer)  # builds for the workload's optimiser

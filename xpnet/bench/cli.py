@@ -1,0 +1,69 @@
+"""``xpnet bench``: argument parsing and the run loop with progress output."""
+from __future__ import annotations
+
+import pathlib
+import shlex
+import sys
+import time
+
+from .. import backend as B
+
+QUICK = {"rows": 5000, "rounds": 2, "workloads": ["W1", "W2", "W3"]}
+
+
+def add_arguments(ap) -> None:
+    ap.add_argument("--backend", action="append", help="xpnet backend(s) to time (repeatable; default numpy)")
+    ap.add_argument("--workloads", default="W1,W2,W3,W4", help="comma-separated subset of W1,W2,W3,W4")
+    ap.add_argument("--rows", type=int, default=50_000, help="rows per epoch (default 50,000)")
+    ap.add_argument("--rounds", type=int, default=5, help="timed rounds per implementation (default 5)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--quick", action="store_true", help="CI mode: W1–W3, 5,000 rows, 2 rounds (under a minute)")
+    ap.add_argument("--no-torch", action="store_true", help="skip the PyTorch peer")
+    ap.add_argument("--no-reference", action="store_true", help="skip the hand-written NumPy reference")
+    ap.add_argument("--torch-device", default=None, help="PyTorch device (default: cuda for cupy, else cpu)")
+    ap.add_argument("--out", default="benchmarks/results", help="output folder (default benchmarks/results)")
+    ap.add_argument("--name", default=None, help="file stem (default cpu / gpu-<name> / quick)")
+
+
+def run(args) -> int:
+    from . import report, runner
+    from .workloads import WORKLOADS
+
+    backends = args.backend or ["numpy"]
+    rows, rounds, names = args.rows, args.rounds, [w.strip() for w in args.workloads.split(",") if w.strip()]
+    if args.quick:
+        rows, rounds, names = QUICK["rows"], QUICK["rounds"], QUICK["workloads"]
+    unknown = [n for n in names if n not in WORKLOADS]
+    if unknown:
+        raise ValueError(f"--workloads: unknown {unknown}; expected some of {sorted(WORKLOADS)}")
+    for b in backends:
+        B.load(b)  # clear error now if unavailable
+    gpu = any(B.load(b).is_gpu for b in backends)
+    torch_device = args.torch_device or ("cuda" if gpu else "cpu")
+    with_torch = not args.no_torch
+    if with_torch:
+        try:
+            from . import torch_peer
+
+            if torch_device == "cpu":
+                torch_peer.set_threads(runner.blas_threads())
+        except ImportError:
+            print("xpnet bench: PyTorch is not installed; timing without the peer (pip install torch)", file=sys.stderr)
+            with_torch = False
+    with_ref = not args.no_reference and not gpu
+    log = lambda msg: print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+    results = {}
+    for name in names:
+        wl = WORKLOADS[name]
+        times, rss = runner.run_workload(wl, backends, rows, rounds, args.seed, torch_device, with_torch, with_ref, log)
+        results[name] = {"workload": wl.to_json(), "times": times, "rss": rss}
+    machine = runner.machine_info(torch_device)
+    stem_name = args.name or ("quick" if args.quick else (f"gpu-{machine.get('gpu', 'unknown').replace(' ', '-')}" if gpu else "cpu"))
+    meta = {"command": "xpnet bench " + " ".join(shlex.quote(a) for a in sys.argv[2:]), "rows": rows, "rounds": rounds,
+            "backends": backends, "torch_device": torch_device, "machine": machine, "title": stem_name,
+            "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+    out = pathlib.Path(args.out)
+    paths = report.write(results, meta, out / stem_name)
+    print(report.markdown(results, meta))
+    print("wrote " + ", ".join(map(str, paths)))
+    return 0
