@@ -285,3 +285,35 @@ def test_linear_default_init_is_pytorch_uniform(backend):
     assert np.all(host(x.bias) == 0)
     with pytest.raises(ValueError, match="init: expected one of"):
         nn.Linear(2, 2, init="glorot")
+
+
+def test_fused_chain_equals_layer_by_layer(backend):
+    """Sequential runs Linear/BN/activation/Dropout runs as one ChainFn node: same outputs,
+    gradients, running statistics and random draws as one node per layer."""
+    from xpnet.nn.modules import container
+
+    def run(fuse):
+        container.FUSE[0] = fuse
+        xn.manual_seed(5)
+        model = nn.Sequential(nn.Linear(6, 8), nn.BatchNorm1d(8), nn.GELU(), nn.Dropout(0.3),
+                              nn.Residual(nn.Sequential(nn.Linear(8, 8), nn.LeakyReLU(0.1), nn.Dropout(0.2))),
+                              nn.Linear(8, 8), nn.Sigmoid(), nn.Linear(8, 8), nn.Tanh(), nn.Linear(8, 3))
+        x = xn.tensor(np.random.default_rng(0).standard_normal((10, 6)), requires_grad=True)
+        out = model(x)
+        nn.functional.cross_entropy(out, xn.asarray(np.arange(10) % 3)).backward()
+        model.eval()
+        return [host(out)] + [host(x.grad)] + [host(p.grad) for p in model.parameters()] + \
+            [host(b) for b in model.buffers()] + [host(model(x))]
+
+    try:
+        fused, plain = run(True), run(False)
+    finally:
+        container.FUSE[0] = True
+    for a, b in zip(fused, plain):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_fused_chain_gradcheck(backend, float64):
+    model = nn.Sequential(nn.Linear(4, 5), nn.BatchNorm1d(5), nn.GELU(), nn.Linear(5, 3), nn.Tanh())
+    x = rand((6, 4), seed=30)
+    check_grads(lambda x, *p: model(x), x, *model.parameters())

@@ -9,6 +9,7 @@ import xpnet as xn
 import importlib
 
 xdropout = importlib.import_module("xpnet.nn.functional.dropout")
+xfunctional = importlib.import_module("xpnet.nn.functional")
 from xpnet import nn
 
 
@@ -25,11 +26,11 @@ class MaskReplay:
             self.masks.append(np.array(xn.to_numpy(m)))
             return m
 
-        xdropout.dropout_mask = recording
+        xdropout.dropout_mask = xfunctional.dropout_mask = recording
         return self
 
     def __exit__(self, *exc):
-        xdropout.dropout_mask = self._orig
+        xdropout.dropout_mask = xfunctional.dropout_mask = self._orig
 
     def pop(self):
         return torch.tensor(self.masks.pop(0))

@@ -13,6 +13,7 @@ from .autograd.ops_elementwise import Add, Div, Exp, Log, Maximum, Mul, Neg, Pow
 from .autograd.ops_linalg import MatMul
 from .autograd.ops_reduce import Mean, Sum
 from .autograd.ops_shape import Concat, GetItem, Permute, Reshape, Take
+from .backend import load as load_backend
 from .backend import asarray, describe, is_array, mismatch, namespace_name, namespace_of, to_device, to_numpy
 
 
@@ -267,6 +268,10 @@ class Tensor:
         from .nn.functional import relu
 
         return relu(self)
+
+
+_fn._tensor_class.append(Tensor)
+_fn._NUMPY[0] = load_backend("numpy").xp
 
 
 def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:

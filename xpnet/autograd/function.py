@@ -27,10 +27,6 @@ class Context:
         self.saved_tensors = arrays
 
 
-def _multi_device(xp) -> bool:
-    return xp.__name__ != "array_api_compat.numpy"
-
-
 class Function:
     """Subclass with static ``forward(ctx, *args)`` and ``backward(ctx, *grads)``; call ``.apply``.
 
@@ -50,33 +46,30 @@ class Function:
 
     @classmethod
     def apply(cls, *args):
-        from ..tensor import Tensor
-
+        Tensor = _tensor_class[0]
         first = None
-        raw = []
-        needs = []
-        any_grad = False
-        for a in args:
+        raw = list(args)
+        needs = [False] * len(args)
+        record = False
+        for i, a in enumerate(args):
             if isinstance(a, Tensor):
                 if first is None:
                     first = a
-                elif a._xp is not first._xp or (_multi_device(a._xp) and a.data.device != first.data.device):
+                elif a._xp is not first._xp or (a._xp is not _NUMPY[0] and a.data.device != first.data.device):
                     raise mismatch(cls.__name__, first.data, a.data)
-                raw.append(a.data)
-                needs.append(a.requires_grad)
-                any_grad = any_grad or a.requires_grad
-            else:
-                raw.append(a)
-                needs.append(False)
+                raw[i] = a.data
+                if a.requires_grad:
+                    needs[i] = record = True
         xp = first._xp
         ctx = Context(cls, xp)
-        record = any_grad and _state.enabled
+        record = record and _state.enabled
         ctx.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
         out = cls.forward(ctx, *raw)
-        if isinstance(out, tuple):
+        if record:
+            ctx.inputs = [a if n else None for a, n in zip(args, needs)]
+        if type(out) is tuple:
             outs = tuple(Tensor._make(o, xp, record) for o in out)
             if record:
-                ctx.inputs = tuple(a if isinstance(a, Tensor) and a.requires_grad else None for a in args)
                 ctx.n_out = len(outs)
                 ctx.out_meta = tuple((o.shape, o.dtype, getattr(o, "device", None)) for o in out)
                 for i, t in enumerate(outs):
@@ -84,10 +77,13 @@ class Function:
             return outs
         t = Tensor._make(out, xp, record)
         if record:
-            ctx.inputs = tuple(a if isinstance(a, Tensor) and a.requires_grad else None for a in args)
             ctx.n_out = 1
             t._node = ctx
         return t
+
+
+_tensor_class: list = []  # filled by xpnet.tensor (import cycle)
+_NUMPY: list = [None]  # the NumPy namespace: single-device, so device checks are skipped
 
 
 def _topological(root_node):

@@ -25,10 +25,21 @@ def device_of(x):
     return array_api_compat.device(x)
 
 
-def backend_of(x) -> Backend:
-    """The :class:`Backend` an array belongs to."""
-    xp = namespace_of(x)
-    return load(namespace_name(xp) if namespace_name(xp) in KNOWN else xp, _device_arg(xp, device_of(x)))
+_BY_NAMESPACE: dict = {}
+
+
+def backend_of(x, xp=None) -> Backend:
+    """The :class:`Backend` an array belongs to (``xp``: its namespace, if already known).
+    Cached per (namespace, device): cheap enough for every training step."""
+    if xp is None:
+        xp = namespace_of(x)
+    dev = getattr(x, "device", "cpu")
+    key = (id(xp), dev if dev.__hash__ is not None else str(dev))
+    b = _BY_NAMESPACE.get(key)
+    if b is None:
+        name = namespace_name(xp)
+        b = _BY_NAMESPACE[key] = load(name if name in KNOWN else xp, _device_arg(xp, device_of(x)))
+    return b
 
 
 def _device_arg(xp, dev):

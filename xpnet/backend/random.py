@@ -25,7 +25,7 @@ def manual_seed(seed: int) -> None:
 
 
 def _key(b: Backend):
-    return (b.name, str(b.device))
+    return (b.name, str(b.device)) if b.name != "numpy" else "numpy"
 
 
 def generator(b: Backend):
@@ -144,3 +144,18 @@ def make_generator(seed: int, backend=None):
         _generators.pop(_key(b), None)
         if saved is not None:
             _generators[_key(b)] = saved
+
+
+def dropout_mask(b: Backend, shape, p: float, dtype):
+    """The inverted-dropout mask m/(1 − p), m ~ Bernoulli(1 − p), of ``shape`` and ``dtype`` on ``b``
+    (native fast paths: one draw and one fused compare-scale on NumPy and PyTorch)."""
+    scale = 1.0 / (1.0 - p)
+    g = _generators.get(_key(b)) or generator(b)
+    if b.name == "numpy":
+        u = g.random(shape, dtype=dtype)
+        return b.native.multiply(u >= p, dtype.type(scale), dtype=dtype)
+    if b.name == "torch":
+        u = b.native.rand(shape, generator=g, device=b.device, dtype=dtype)
+        return (u >= p).to(dtype) * scale
+    u = uniform(shape, dtype=dtype, backend=b)
+    return b.xp.astype(u >= p, dtype) * scale

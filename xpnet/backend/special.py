@@ -8,32 +8,48 @@ from .registry import namespace_name
 _SQRT_PI = math.sqrt(math.pi)
 
 
+_NAMES: dict = {}
+
+
 def _native(xp):
-    return namespace_name(xp)
+    name = _NAMES.get(id(xp))
+    if name is None:
+        name = _NAMES[id(xp)] = namespace_name(xp)
+    return name
+
+
+_ERF: dict = {}
+
+
+def _erf_impl(xp):
+    name = _native(xp)
+    if name == "torch":
+        import torch
+
+        return torch.special.erf
+    if name == "numpy":
+        try:
+            from scipy.special import erf as native
+        except ImportError:
+            return lambda x: erf_array_api(xp, x)
+        return native
+    if name == "cupy":
+        from cupyx.scipy.special import erf as native
+
+        return native
+    return lambda x: erf_array_api(xp, x)
 
 
 def erf(xp, x):
     """The error function erf(x) = 2/√π ∫₀ˣ e^(−t²) dt, elementwise, keeping ``x``'s dtype.
 
     Native: ``scipy.special.erf`` (NumPy), ``torch.special.erf``, ``cupyx.scipy.special.erf``.
-    Fallback: :func:`erf_array_api`.
+    Fallback: :func:`erf_array_api`. Resolved once per namespace.
     """
-    name = _native(xp)
-    if name == "torch":
-        import torch
-
-        return torch.special.erf(x)
-    if name == "numpy":
-        try:
-            from scipy.special import erf as _erf
-        except ImportError:
-            return erf_array_api(xp, x)
-        return _erf(x)
-    if name == "cupy":
-        from cupyx.scipy.special import erf as _erf
-
-        return _erf(x)
-    return erf_array_api(xp, x)
+    f = _ERF.get(id(xp))
+    if f is None:
+        f = _ERF[id(xp)] = _erf_impl(xp)
+    return f(x)
 
 
 def erf_array_api(xp, x):
@@ -97,3 +113,34 @@ def one_hot(xp, labels, num_classes: int, dtype):
     """One-hot rows: ``out[i, c] = 1 if labels[i] == c``, shape ``labels.shape + (num_classes,)``."""
     classes = xp.arange(num_classes, dtype=labels.dtype, device=getattr(labels, "device", None))
     return xp.astype(xp.expand_dims(labels, axis=-1) == classes, dtype)
+
+
+_INTEGRAL: dict = {}
+
+
+def is_integral(xp, dtype) -> bool:
+    """``xp.isdtype(dtype, "integral")``, memoised (NumPy's isdtype costs microseconds per call)."""
+    key = (id(xp), dtype)
+    r = _INTEGRAL.get(key)
+    if r is None:
+        r = _INTEGRAL[key] = bool(xp.isdtype(dtype, "integral"))
+    return r
+
+
+def pick(xp, a, index):
+    """``out[i] = a[i, index[i]]`` for a 2-D ``a`` and integer ``index`` (N,).
+
+    Native: NumPy/CuPy/PyTorch advanced indexing. Fallback: ``take_along_axis`` (Array API 2024.12).
+    """
+    name = _native(xp)
+    if name in ("numpy", "cupy", "torch"):
+        rows = xp.arange(a.shape[0], device=getattr(a, "device", None))
+        return a[rows, index]
+    return xp.take_along_axis(a, xp.expand_dims(index, axis=1), axis=1)[:, 0]
+
+
+def label_range(xp, labels):
+    """(min, max) of an integer label array as Python ints (one host read each)."""
+    if _native(xp) == "numpy":
+        return int(labels.min()), int(labels.max())
+    return int(xp.min(labels)), int(xp.max(labels))

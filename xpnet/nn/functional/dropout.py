@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from ...autograd import Function
-from ...backend.random import uniform
 from ...backend import backend_of
+from ...backend.random import dropout_mask as _mask
 from ...tensor import as_tensor
 
 
@@ -20,14 +20,12 @@ class DropoutFn(Function):
 
 def dropout_mask(x, p: float):
     """The scaled keep-mask m/(1−p) for an array like ``x``, drawn from the backend generator."""
-    xp = x._xp if hasattr(x, "_xp") else None
-    data = x.data if xp is not None else x
-    b = backend_of(data)
-    u = uniform(data.shape, dtype=data.dtype, backend=b)
-    xp = b.xp
+    is_tensor = hasattr(x, "_xp")
+    data = x.data if is_tensor else x
+    b = backend_of(data, x._xp if is_tensor else None)
     if p >= 1.0:
-        return xp.zeros_like(u)
-    return xp.astype(u >= p, data.dtype) * (1.0 / (1.0 - p))
+        return b.xp.zeros_like(data)
+    return _mask(b, data.shape, p, data.dtype)
 
 
 def dropout(x, p: float = 0.5, training: bool = True, mask=None):

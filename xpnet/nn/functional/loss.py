@@ -6,11 +6,13 @@ import math
 from ...autograd import Function
 from ...backend import describe
 from ...backend.devices import on_host
-from ...backend.special import one_hot
+from ...backend import load as _load
+from ...backend.special import is_integral, label_range, one_hot, pick
 from ...tensor import Tensor, as_tensor
 from .activation import _log_softmax
 
 _REDUCTIONS = ("none", "mean", "sum")
+_HOST_NS = [_load("numpy").xp]
 
 
 def _check_reduction(reduction):
@@ -21,12 +23,7 @@ def _check_reduction(reduction):
 def _target_distribution(xp, target, n_classes, dtype, label_smoothing, argname):
     """The per-row class distribution q (N, C) for integer labels or probability targets."""
     if xp.isdtype(target.dtype, "integral"):
-        if target.ndim != 1:
-            raise ValueError(f"{argname}: integer labels must have shape (N,), got {describe(target)}")
-        if on_host(target) and target.shape[0] > 0:
-            lo, hi = int(xp.min(target)), int(xp.max(target))
-            if lo < 0 or hi >= n_classes:
-                raise ValueError(f"{argname}: labels must lie in 0..{n_classes - 1}, got values in {lo}..{hi}")
+        _check_labels(xp, target, n_classes, argname)
         q = one_hot(xp, target, n_classes, dtype)
     elif xp.isdtype(target.dtype, "real floating"):
         if target.ndim != 2 or target.shape[1] != n_classes:
@@ -42,19 +39,38 @@ def _target_distribution(xp, target, n_classes, dtype, label_smoothing, argname)
     return q
 
 
+def _check_labels(xp, target, n_classes, argname):
+    """Shape always; value range where the labels are in host memory (no device synchronisation)."""
+    if target.ndim != 1:
+        raise ValueError(f"{argname}: integer labels must have shape (N,), got {describe(target)}")
+    if (xp is _HOST_NS[0] or on_host(target)) and target.shape[0] > 0:
+        lo, hi = label_range(xp, target)
+        if lo < 0 or hi >= n_classes:
+            raise ValueError(f"{argname}: labels must lie in 0..{n_classes - 1}, got values in {lo}..{hi}")
+
+
 class CrossEntropyFn(Function):
     """Softmax cross-entropy in one node: ℓᵢ = −Σ_c qᵢc log softmax(zᵢ)_c, with q the (smoothed)
-    target distribution; ∂ℓᵢ/∂zᵢ = softmax(zᵢ)·Σ_c qᵢc − qᵢ (= p − q for distributions)."""
+    target distribution; ∂ℓᵢ/∂zᵢ = softmax(zᵢ)·Σ_c qᵢc − qᵢ (= p − q for distributions).
+    Integer labels take the picked log-probability (``take_along_axis``) instead of forming q:
+    ℓᵢ = −(1 − ε) log pᵢ,yᵢ − (ε/C) Σ_c log pᵢc."""
 
     @staticmethod
     def forward(ctx, logits, target, label_smoothing, reduction):
         xp = ctx.xp
         n, c = logits.shape
-        q = _target_distribution(xp, target, c, logits.dtype, label_smoothing, "target")
         logp = _log_softmax(xp, logits, 1)
-        losses = -xp.sum(q * logp, axis=1)
-        ctx.save_for_backward(logp, q)
-        ctx.reduction = reduction
+        ctx.reduction, ctx.smoothing = reduction, label_smoothing
+        if is_integral(xp, target.dtype):
+            _check_labels(xp, target, c, "target")
+            losses = -pick(xp, logp, target)
+            if label_smoothing:
+                losses = losses * (1.0 - label_smoothing) - (label_smoothing / c) * xp.sum(logp, axis=1)
+            ctx.save_for_backward(logp, target)
+        else:
+            q = _target_distribution(xp, target, c, logits.dtype, label_smoothing, "target")
+            losses = -xp.sum(q * logp, axis=1)
+            ctx.save_for_backward(logp, q)
         if reduction == "none":
             return losses
         total = xp.sum(losses)
@@ -63,13 +79,20 @@ class CrossEntropyFn(Function):
     @staticmethod
     def backward(ctx, g):
         xp = ctx.xp
-        logp, q = ctx.saved_tensors
+        logp, t = ctx.saved_tensors
         p = xp.exp(logp)
-        dz = p * xp.sum(q, axis=1, keepdims=True) - q
+        if is_integral(xp, t.dtype):
+            q = one_hot(xp, t, logp.shape[1], logp.dtype)
+            eps = ctx.smoothing
+            if eps:
+                q = q * (1.0 - eps) + eps / logp.shape[1]
+            dz = p - q
+        else:
+            dz = p * xp.sum(t, axis=1, keepdims=True) - t
         if ctx.reduction == "none":
             return dz * xp.expand_dims(g, axis=1), None, None, None
-        scale = g / logp.shape[0] if ctx.reduction == "mean" else g
-        return dz * scale, None, None, None
+        dz *= g / logp.shape[0] if ctx.reduction == "mean" else g
+        return dz, None, None, None
 
 
 def _check_logits(x, name):

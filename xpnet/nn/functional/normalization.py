@@ -8,14 +8,6 @@ from ...backend import describe
 from ...tensor import as_tensor
 
 
-def _stat_axes(ndim):
-    return (0,) if ndim == 2 else (0, 2)
-
-
-def _param_shape(ndim, c):
-    return (1, c) if ndim == 2 else (1, c, 1)
-
-
 class BatchNormFn(Function):
     """Batch normalisation (Ioffe & Szegedy 2015; report 000 §2.9).
 
@@ -29,46 +21,59 @@ class BatchNormFn(Function):
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
         xp = ctx.xp
-        axes = _stat_axes(x.ndim)
-        pshape = _param_shape(x.ndim, x.shape[1])
+        flat = x.ndim == 2  # (N, C): statistics broadcast without reshapes
+        axes = 0 if flat else (0, 2)
+        if not flat:
+            pshape = (1, x.shape[1], 1)
+            weight = None if weight is None else xp.reshape(weight, pshape)
+            bias = None if bias is None else xp.reshape(bias, pshape)
         if training:
-            count = math.prod(x.shape) // x.shape[1]
-            mean = xp.mean(x, axis=axes, keepdims=True)
-            xc = x - mean
-            var = xp.mean(xc * xc, axis=axes, keepdims=True)
+            count = x.shape[0] if flat else x.shape[0] * x.shape[2]
+            mean = xp.mean(x, axis=axes, keepdims=not flat)
+            xhat = x - mean
+            var = xp.mean(xhat * xhat, axis=axes, keepdims=not flat)
             inv_std = 1.0 / xp.sqrt(var + eps)
             if running_mean is not None:
                 running_mean *= 1.0 - momentum
-                running_mean += momentum * xp.reshape(mean, (-1,))
+                running_mean += momentum * (mean if flat else xp.reshape(mean, (-1,)))
                 running_var *= 1.0 - momentum
-                running_var += (momentum * count / max(count - 1, 1)) * xp.reshape(var, (-1,))
-            xhat = xc * inv_std
+                running_var += (momentum * count / max(count - 1, 1)) * (var if flat else xp.reshape(var, (-1,)))
+            xhat *= inv_std
         else:
             count = None
-            inv_std = 1.0 / xp.sqrt(xp.reshape(running_var, pshape) + eps)
-            xhat = (x - xp.reshape(running_mean, pshape)) * inv_std
-        ctx.training, ctx.count, ctx.axes, ctx.pshape = training, count, axes, pshape
+            rm, rv = (running_mean, running_var) if flat else (xp.reshape(running_mean, pshape), xp.reshape(running_var, pshape))
+            inv_std = 1.0 / xp.sqrt(rv + eps)
+            xhat = (x - rm) * inv_std
+        ctx.training, ctx.count, ctx.axes, ctx.flat = training, count, axes, flat
         ctx.save_for_backward(xhat, inv_std, weight)
         if weight is None:
             return xhat
-        return xhat * xp.reshape(weight, pshape) + xp.reshape(bias, pshape)
+        y = xhat * weight
+        y += bias
+        return y
 
     @staticmethod
     def backward(ctx, g):
         xp = ctx.xp
         xhat, inv_std, weight = ctx.saved_tensors
-        axes, pshape = ctx.axes, ctx.pshape
+        axes, flat = ctx.axes, ctx.flat
         _, nw, nb = ctx.needs_input_grad[:3]
         gw = xp.sum(g * xhat, axis=axes) if nw else None
         gb = xp.sum(g, axis=axes) if nb else None
-        dxhat = g if weight is None else g * xp.reshape(weight, pshape)
+        dxhat = g if weight is None else g * weight
         if ctx.training:
             m = ctx.count
-            s1 = xp.sum(dxhat, axis=axes, keepdims=True)
-            s2 = xp.sum(dxhat * xhat, axis=axes, keepdims=True)
-            gx = (inv_std / m) * (m * dxhat - s1 - xhat * s2)
+            s1 = xp.sum(dxhat, axis=axes, keepdims=not flat)
+            s2 = xp.sum(dxhat * xhat, axis=axes, keepdims=not flat)
+            # dx = (1/√(σ²+ε))·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂))
+            gx = dxhat - s1 * (1.0 / m)
+            gx -= xhat * (s2 * (1.0 / m))
+            gx *= inv_std
         else:
             gx = dxhat * inv_std
+        if not flat:
+            gw = None if gw is None else xp.reshape(gw, (-1,))
+            gb = None if gb is None else xp.reshape(gb, (-1,))
         return gx, gw, gb, None, None, None, None, None
 
 

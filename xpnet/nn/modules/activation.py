@@ -2,6 +2,11 @@
 from __future__ import annotations
 
 from .. import functional as F
+from ...autograd.ops_elementwise import Tanh as TanhFn
+from ..functional.activation import GELUFn, LeakyReLUFn, ReLUFn, SigmoidFn
+from ..functional.chain import Stage
+
+_NO_ARGS = lambda data: ()  # noqa: E731
 from .module import Module
 
 
@@ -12,7 +17,10 @@ class Identity(Module):
 
 class ReLU(Module):
     def forward(self, x):
-        return F.relu(x)
+        return ReLUFn.apply(x)
+
+    def _stage(self):
+        return Stage(ReLUFn, (), _NO_ARGS)
 
 
 class LeakyReLU(Module):
@@ -21,7 +29,10 @@ class LeakyReLU(Module):
         self.negative_slope = float(negative_slope)
 
     def forward(self, x):
-        return F.leaky_relu(x, self.negative_slope)
+        return LeakyReLUFn.apply(x, self.negative_slope)
+
+    def _stage(self):
+        return Stage(LeakyReLUFn, (), lambda data: (self.negative_slope,))
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}"
@@ -29,12 +40,18 @@ class LeakyReLU(Module):
 
 class Sigmoid(Module):
     def forward(self, x):
-        return F.sigmoid(x)
+        return SigmoidFn.apply(x)
+
+    def _stage(self):
+        return Stage(SigmoidFn, (), _NO_ARGS)
 
 
 class Tanh(Module):
     def forward(self, x):
-        return F.tanh(x)
+        return TanhFn.apply(x)
+
+    def _stage(self):
+        return Stage(TanhFn, (), _NO_ARGS)
 
 
 class GELU(Module):
@@ -45,7 +62,10 @@ class GELU(Module):
         self.approximate = approximate
 
     def forward(self, x):
-        return F.gelu(x, self.approximate)
+        return GELUFn.apply(x, self.approximate)
+
+    def _stage(self):
+        return Stage(GELUFn, (), lambda data: (self.approximate,))
 
     def extra_repr(self) -> str:
         return f"approximate={self.approximate!r}"

@@ -1,7 +1,10 @@
 """Containers: Sequential, Residual, Flatten."""
 from __future__ import annotations
 
-from .module import Module
+from ..functional.chain import run_chain
+from .module import Module, _call_hooks
+
+FUSE = [True]  # set FUSE[0] = False to run every layer as its own graph node (debugging, tests)
 
 
 class Sequential(Module):
@@ -16,15 +19,25 @@ class Sequential(Module):
                 raise TypeError(f"Sequential: argument {i} must be a Module, got {type(layer).__name__}")
             setattr(self, str(i), layer)
         self.__dict__["_layers"] = list(layers)
+        self.__dict__["_groups"] = _group(self._layers)
 
     def forward(self, x):
-        for layer in self._layers:
-            x = layer(x)
+        if _call_hooks or not FUSE[0]:
+            for layer in self._layers:
+                x = layer(x)
+            return x
+        for group in self._groups:
+            if len(group) == 1:
+                x = group[0](x)
+            else:
+                stages = [s for s in (layer._stage() for layer in group) if s is not None]
+                x = run_chain(x, stages) if stages else x
         return x
 
     def append(self, layer: Module) -> "Sequential":
         setattr(self, str(len(self._layers)), layer)
         self._layers.append(layer)
+        self.__dict__["_groups"] = _group(self._layers)
         return self
 
     def __getitem__(self, i):
@@ -37,6 +50,23 @@ class Sequential(Module):
 
     def __iter__(self):
         return iter(self._layers)
+
+
+def _group(layers):
+    """Runs of consecutive layers that can execute as one ChainFn node (each such layer type has a
+    ``_stage`` method: Linear, BatchNorm1d, the activations, Dropout); other layers stand alone."""
+    groups, run = [], []
+    for layer in layers:
+        if hasattr(layer, "_stage"):
+            run.append(layer)
+            continue
+        if run:
+            groups.append(run)
+            run = []
+        groups.append([layer])
+    if run:
+        groups.append(run)
+    return groups
 
 
 class Residual(Module):

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from .. import functional as F
+from ..functional.chain import Stage
+from ..functional.dropout import DropoutFn
 from .module import Module
 
 
@@ -15,7 +17,14 @@ class Dropout(Module):
         self.p = float(p)
 
     def forward(self, x):
-        return F.dropout(x, self.p, self.training)
+        if not self.training or self.p == 0.0:
+            return x
+        return DropoutFn.apply(x, F.dropout_mask(x, self.p))
+
+    def _stage(self):
+        if not self.training or self.p == 0.0:
+            return None
+        return Stage(DropoutFn, (), lambda data: (F.dropout_mask(data, self.p),))
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

@@ -5,6 +5,7 @@ import math
 
 from ...backend import get_backend, resolve_dtype
 from .. import init as _init
+from ..functional.chain import Stage
 from ..functional.linear import LinearFn
 from ..parameter import Parameter
 from .module import Module
@@ -44,17 +45,25 @@ class Linear(Module):
             _init.zeros_(self.bias)
 
     def forward(self, x):
-        if x.shape[-1] != self.in_features:
+        self._check(x.data)
+        return LinearFn.apply(x, self.weight, self.bias)
+
+    def _stage(self):
+        return Stage(LinearFn, (self.weight, self.bias), self._check)
+
+    def _check(self, data):
+        w = self.weight.data
+        if data.shape[-1] != self.in_features:
             raise ValueError(
-                f"Linear({self.in_features}, {self.out_features}): input has {x.shape[-1]} features "
-                f"(shape {tuple(x.shape)}), expected {self.in_features}"
+                f"Linear({self.in_features}, {self.out_features}): input has {data.shape[-1]} features "
+                f"(shape {tuple(data.shape)}), expected {self.in_features}"
             )
-        if x.dtype != self.weight.dtype:
+        if data.dtype != w.dtype:
             raise TypeError(
-                f"Linear: input dtype {x.dtype} differs from weight dtype {self.weight.dtype}; "
+                f"Linear: input dtype {data.dtype} differs from weight dtype {w.dtype}; "
                 "convert the data (xn.asarray(x, dtype=...)) or the model instead of mixing precisions"
             )
-        return LinearFn.apply(x, self.weight, self.bias)
+        return ()
 
     def extra_repr(self) -> str:
         init = f", init={self.init!r}" if self.init else ""

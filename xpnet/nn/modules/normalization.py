@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from ...backend import get_backend, resolve_dtype
 from .. import functional as F
+from ..functional.chain import Stage
+from ..functional.normalization import BatchNormFn
 from ..parameter import Parameter
 from .module import Module
 
@@ -31,14 +33,22 @@ class BatchNorm1d(Module):
             self.register_buffer("running_var", None)
 
     def forward(self, x):
-        if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
+        return BatchNormFn.apply(x, self.weight, self.bias, *self._args(x.data))
+
+    def _stage(self):
+        return Stage(BatchNormFn, (self.weight, self.bias), self._args)
+
+    def _args(self, data):
+        shape = data.shape
+        if len(shape) not in (2, 3) or shape[1] != self.num_features:
             raise ValueError(
                 f"BatchNorm1d({self.num_features}): expected input (N, {self.num_features}) or "
-                f"(N, {self.num_features}, L), got shape {tuple(x.shape)}"
+                f"(N, {self.num_features}, L), got shape {tuple(shape)}"
             )
         training = self.training or self.running_mean is None
-        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                            training, self.momentum, self.eps)
+        if training and shape[0] * (shape[2] if len(shape) == 3 else 1) < 2:
+            raise ValueError(f"BatchNorm1d: training needs more than one value per channel, got input shape {tuple(shape)}")
+        return self.running_mean, self.running_var, training, self.momentum, self.eps
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
