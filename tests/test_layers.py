@@ -317,3 +317,41 @@ def test_fused_chain_gradcheck(backend, float64):
     model = nn.Sequential(nn.Linear(4, 5), nn.BatchNorm1d(5), nn.GELU(), nn.Linear(5, 3), nn.Tanh())
     x = rand((6, 4), seed=30)
     check_grads(lambda x, *p: model(x), x, *model.parameters())
+
+
+def test_inference_folds_batchnorm_into_linear(backend):
+    """Eval mode without a graph folds Linear→BatchNorm into one affine map: same outputs to
+    float32 rounding as running the layers one by one."""
+    from xpnet.nn.modules import container
+
+    model = nn.Sequential(nn.Linear(6, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 8),
+                          nn.BatchNorm1d(8, affine=False), nn.Linear(8, 3, bias=False), nn.BatchNorm1d(3))
+    x = xn.asarray(np.random.default_rng(1).standard_normal((40, 6)))
+    for _ in range(3):
+        model(x)  # move the running statistics away from (0, 1)
+    model.eval()
+    with xn.no_grad():
+        folded = host(model(x))
+        container.FUSE[0] = False
+        try:
+            plain = host(model(x))
+        finally:
+            container.FUSE[0] = True
+    np.testing.assert_allclose(folded, plain, rtol=1e-5, atol=1e-5)
+
+
+def test_gelu_numba_fast_path_matches_reference():
+    from xpnet.backend import fast_numpy
+
+    if not fast_numpy.AVAILABLE:
+        pytest.skip("numba not installed: the fused NumPy GELU kernels are optional (pip install 'xpnet[fast]')")
+    r = np.random.default_rng(2)
+    for dtype, tol in (("float32", 1e-6), ("float64", 1e-12)):
+        x = np.concatenate([r.standard_normal(20000) * 3, [-1e4, -8, 0, 8, 1e4]]).astype(dtype).reshape(-1, 5)
+        y, cdf = fast_numpy.gelu_forward(x)
+        ref = TF.gelu(torch.tensor(x, dtype=torch.float64)).numpy()
+        np.testing.assert_array_less(np.abs(y - ref), tol * np.maximum(1.0, np.abs(ref)))
+        g = r.standard_normal(x.shape).astype(dtype)
+        tx = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+        TF.gelu(tx).backward(torch.tensor(g, dtype=torch.float64))
+        np.testing.assert_allclose(fast_numpy.gelu_backward(g, x, cdf), tx.grad.numpy(), rtol=1e-5, atol=2e-6)

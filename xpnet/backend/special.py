@@ -144,3 +144,12 @@ def label_range(xp, labels):
     if _native(xp) == "numpy":
         return int(labels.min()), int(labels.max())
     return int(xp.min(labels)), int(xp.max(labels))
+
+
+def gelu_fast_path(xp, x):
+    """The fused NumPy GELU kernels (numba) when they apply to ``x``, else None."""
+    if _native(xp) != "numpy":
+        return None
+    from . import fast_numpy
+
+    return fast_numpy if fast_numpy.gelu_applicable(x) else None

@@ -29,7 +29,8 @@ def ratio_rows(results):
                 row["train_vs_ref"] = row["train_s"] / row["ref_train_s"]
                 row["ref_vs_torch"] = row["ref_train_s"] / row["torch_train_s"] if peer else None
             rss = res.get("rss", {}).get(name) or []
-            row["rss_growth_mb"] = (rss[-1] - rss[0]) if len(rss) > 1 else 0.0
+            # after the warm-up epoch (sample 0) the process has allocated its steady-state buffers
+            row["rss_growth_mb"] = (rss[-1] - rss[1]) if len(rss) > 2 else 0.0
             rows.append(row)
     return rows
 

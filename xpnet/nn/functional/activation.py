@@ -5,7 +5,7 @@ import math
 
 from ...autograd import Function
 from ...autograd.ops_elementwise import Tanh
-from ...backend.special import erf
+from ...backend.special import erf, gelu_fast_path
 from ...tensor import as_tensor
 
 _SQRT_2 = math.sqrt(2.0)
@@ -77,6 +77,12 @@ class GELUFn(Function):
             t = xp.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))
             ctx.save_for_backward(x, t)
             return 0.5 * x * (1.0 + t)
+        fast = gelu_fast_path(xp, x)
+        ctx.fast = fast
+        if fast is not None:
+            y, cdf = fast.gelu_forward(x)
+            ctx.save_for_backward(x, cdf)
+            return y
         cdf = 0.5 * (1.0 + erf(xp, x * (1.0 / _SQRT_2)))
         ctx.save_for_backward(x, cdf)
         return x * cdf
@@ -88,6 +94,8 @@ class GELUFn(Function):
         if ctx.approximate == "tanh":
             inner = _SQRT_2_OVER_PI * (1.0 + 3 * 0.044715 * x * x)
             return g * (0.5 * (1.0 + s) + 0.5 * x * (1.0 - s * s) * inner), None
+        if ctx.fast is not None:
+            return ctx.fast.gelu_backward(g, x, s), None
         pdf = xp.exp(-0.5 * x * x) * _INV_SQRT_2PI
         return g * (s + x * pdf), None
 
