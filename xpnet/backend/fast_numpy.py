@@ -19,7 +19,7 @@ try:  # pragma: no cover - exercised when numba is installed
         raise ImportError
     import numba
     import numpy as np
-    from numba import njit, prange
+    from numba import njit, prange  # noqa: F401
 
     AVAILABLE = True
 except ImportError:
@@ -46,50 +46,61 @@ if AVAILABLE:
         q = ((((b0 * x2 + b1) * x2 + b2) * x2 + b3) * x2 + b4)
         return x * p / q
 
-    @njit(parallel=True, fastmath=True, cache=True)
-    def _gelu_fwd32(x, y, cdf):
+    def _fwd32(x, y, cdf):
         for i in prange(x.size):
             v = x[i]
             c = HALF * (ONE + _erf32(v * RSQRT2))
             cdf[i] = c
             y[i] = v * c
 
-    @njit(parallel=True, fastmath=True, cache=True)
-    def _gelu_bwd32(g, x, cdf, out):
+    def _bwd32(g, x, cdf, out):
         for i in prange(x.size):
             v = x[i]
             out[i] = g[i] * (cdf[i] + v * math.exp(-HALF * v * v) * RSQRT2PI)
 
-    @njit(parallel=True, cache=True)
-    def _gelu_fwd64(x, y, cdf):
+    def _fwd64(x, y, cdf):
         for i in prange(x.size):
             v = x[i]
             c = 0.5 * (1.0 + math.erf(v * 0.7071067811865476))
             cdf[i] = c
             y[i] = v * c
 
-    @njit(parallel=True, cache=True)
-    def _gelu_bwd64(g, x, cdf, out):
+    def _bwd64(g, x, cdf, out):
         for i in prange(x.size):
             v = x[i]
             out[i] = g[i] * (cdf[i] + v * math.exp(-0.5 * v * v) * 0.3989422804014327)
 
 
+    # serial kernels for small arrays (a thread-pool wake-up costs more than the work, and its
+    # threads would compete with BLAS's), multi-threaded ones from PARALLEL_MIN elements on
+    _KERNELS = {}
+    for _name, _f, _fm in (("fwd32", _fwd32, True), ("bwd32", _bwd32, True), ("fwd64", _fwd64, False),
+                           ("bwd64", _bwd64, False)):
+        _KERNELS[_name, False] = njit(fastmath=_fm, cache=True)(_f)
+        _KERNELS[_name, True] = njit(parallel=True, fastmath=_fm, cache=True)(_f)
+
+PARALLEL_MIN = int(os.environ.get("XPNET_NUMBA_PARALLEL_MIN", 1 << 20))
+
+
 def gelu_applicable(x) -> bool:
-    return AVAILABLE and x.dtype.char in "fd" and x.flags.c_contiguous and x.size >= 4096
+    return AVAILABLE and x.dtype.char in "fd" and x.flags.c_contiguous
+
+
+def _kernel(kind, x):
+    return _KERNELS[kind + ("32" if x.dtype.char == "f" else "64"), x.size >= PARALLEL_MIN]
 
 
 def gelu_forward(x):
-    """(x·Φ(x), Φ(x)) in one multi-threaded pass."""
+    """(x·Φ(x), Φ(x)) in one pass."""
     y = np.empty_like(x)
     cdf = np.empty_like(x)
-    (_gelu_fwd32 if x.dtype.char == "f" else _gelu_fwd64)(x.reshape(-1), y.reshape(-1), cdf.reshape(-1))
+    _kernel("fwd", x)(x.reshape(-1), y.reshape(-1), cdf.reshape(-1))
     return y, cdf
 
 
 def gelu_backward(g, x, cdf):
-    """g·(Φ(x) + x·φ(x)) in one multi-threaded pass."""
+    """g·(Φ(x) + x·φ(x)) in one pass."""
     g = np.ascontiguousarray(g)
     out = np.empty_like(x)
-    (_gelu_bwd32 if x.dtype.char == "f" else _gelu_bwd64)(g.reshape(-1), x.reshape(-1), cdf.reshape(-1), out.reshape(-1))
+    _kernel("bwd", x)(g.reshape(-1), x.reshape(-1), cdf.reshape(-1), out.reshape(-1))
     return out
