@@ -39,3 +39,16 @@ def test_numpy_reference_matches_xpnet_gradients():
     ours = xn.nn.functional.cross_entropy(model(xn.asarray(X)), xn.asarray(y))
     assert loss == np.float32(ours.item()) or abs(loss - ours.item()) < 1e-5
     RefOptimizer(ref, wl.optimizer)  # builds for the workload's optimiser
+
+
+def test_colab_notebook_is_valid_and_its_python_compiles():
+    import ast
+    import pathlib
+
+    nb = json.loads((pathlib.Path(__file__).parent.parent / "benchmarks" / "colab_gpu.ipynb").read_text())
+    assert nb["nbformat"] == 4 and nb["metadata"]["accelerator"] == "GPU"
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert any("xpnet bench --backend cupy" in "".join(c["source"]) for c in code)
+    for c in code:
+        python = "\n".join(line for line in "".join(c["source"]).splitlines() if not line.lstrip().startswith("!"))
+        ast.parse(python)

@@ -343,3 +343,18 @@ def test_cli_errors_and_info(tmp_path):
     out = _cli("info")
     assert out.returncode == 0 and "numpy" in out.stdout and "cupy" in out.stdout
     assert _cli("--help").returncode == 0
+
+
+CONFIGS = sorted((pathlib.Path(__file__).parent.parent / "configs").glob("*.toml"))
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=[c.stem for c in CONFIGS])
+def test_every_config_trains_one_epoch(config, tmp_path, capsys):
+    from xpnet.cli.main import main
+
+    assert main(["train", "--config", str(config), "--epochs", "1", "--out", str(tmp_path), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "test accuracy" in out
+    run = next(tmp_path.iterdir())
+    cfg = json.loads((run / "config.json").read_text())
+    assert cfg["train"]["epochs"] == 1 and cfg["name"] == run.name.rsplit("-", 2)[0]

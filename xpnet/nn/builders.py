@@ -5,9 +5,11 @@
 - ``"mlp:256,128"``: Linear+ReLU hidden layers of those widths;
 - a dict: ``hidden`` (list of widths), ``activation`` (relu, leaky_relu, gelu, gelu_tanh, tanh,
   sigmoid), ``negative_slope``, ``norm`` (none, batchnorm, layernorm), ``dropout`` (p), ``residual``
-  (wrap every hidden block whose width equals the previous one in Residual), ``init`` (an
+  (wrap every hidden block whose width equals the previous one in Residual), ``norm_after_activation``,
+  ``init`` (an
   ``xn.nn.init`` name, default PyTorch's).
-A hidden block is Linear → norm → activation → dropout (report 000 §2.12).
+A hidden block is Linear → norm → activation → dropout (report 000 §2.12); with
+``norm_after_activation`` Linear → activation → norm → dropout (report 002).
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ _ACTIVATIONS = {
     "tanh": lambda c: nn.Tanh(),
     "sigmoid": lambda c: nn.Sigmoid(),
 }
-_KEYS = {"hidden", "activation", "negative_slope", "norm", "dropout", "residual", "init", "type"}
+_KEYS = {"hidden", "activation", "negative_slope", "norm", "norm_after_activation", "dropout", "residual", "init", "type"}
 
 
 class Baseline(nn.Module):
@@ -38,18 +40,21 @@ class Baseline(nn.Module):
 
 
 def _block(i, o, c):
-    layers = [nn.Linear(i, o, init=c.get("init"))]
     norm = c.get("norm", "none")
     if norm == "batchnorm":
-        layers.append(nn.BatchNorm1d(o))
+        norm_layers = [nn.BatchNorm1d(o)]
     elif norm == "layernorm":
-        layers.append(nn.LayerNorm(o))
-    elif norm not in ("none", None):
+        norm_layers = [nn.LayerNorm(o)]
+    elif norm in ("none", None):
+        norm_layers = []
+    else:
         raise ValueError(f"model.norm: expected 'none', 'batchnorm' or 'layernorm', got {norm!r}")
     act = c.get("activation", "relu")
     if act not in _ACTIVATIONS:
         raise ValueError(f"model.activation: expected one of {sorted(_ACTIVATIONS)}, got {act!r}")
-    layers.append(_ACTIVATIONS[act](c))
+    act_layers = [_ACTIVATIONS[act](c)]
+    pair = act_layers + norm_layers if c.get("norm_after_activation") else norm_layers + act_layers
+    layers = [nn.Linear(i, o, init=c.get("init"))] + pair
     if c.get("dropout", 0.0):
         layers.append(nn.Dropout(c["dropout"]))
     return nn.Sequential(*layers)
