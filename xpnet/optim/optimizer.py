@@ -6,16 +6,19 @@ import copy
 from ..autograd import no_grad
 from ..backend import asarray, backend_of, is_array, to_device
 from ..tensor import Tensor
+from .flat import FlatGroup, eligible
 
 
 class Optimizer:
     """Base class. Subclasses implement ``_update(p, grad, group, state)``, which changes ``p.data``
     (and arrays in ``state``) in place with backend array operations: no host round-trip."""
 
-    def __init__(self, params, defaults: dict):
+    def __init__(self, params, defaults: dict, flat: bool = True):
         self.defaults = defaults
         self.param_groups: list = []
         self.state: dict = {}
+        self.flat = flat
+        self._flat: dict = {}
         params = list(params) if not isinstance(params, Tensor) else [params]
         if not params:
             raise ValueError(f"{type(self).__name__}: got an empty parameter list")
@@ -51,8 +54,13 @@ class Optimizer:
 
     @no_grad()
     def step(self, closure=None):
+        """One update of every parameter that has a gradient. Groups whose parameters share one
+        backend, dtype and device are updated as one flat buffer (``flat=False`` at construction
+        turns that off); the result is the same as the per-parameter loop."""
         loss = closure() if closure is not None else None
-        for group in self.param_groups:
+        for gi, group in enumerate(self.param_groups):
+            if self._flat_step(gi, group):
+                continue
             for p in group["params"]:
                 if p.grad is None:
                     continue
@@ -61,6 +69,22 @@ class Optimizer:
                     st = self.state[p] = {}
                 self._update(p, p.grad, group, st)
         return loss
+
+    def _flat_step(self, gi, group) -> bool:
+        if not self.flat:
+            return False
+        fg = self._flat.get(gi)
+        if fg is None or not fg.valid(self.state):
+            params = group["params"]
+            if not eligible(params) or any(p.grad is None for p in params):
+                return False
+            fg = self._flat[gi] = FlatGroup(params, self.state)
+            if fg.state is None:
+                del self._flat[gi]
+                return False
+        self._update(fg.param, fg.gather_grads(), group, fg.state)
+        fg.publish_state(self.state)
+        return True
 
     def _update(self, p, grad, group, state):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -93,6 +117,7 @@ class Optimizer:
                 if k != "params":
                     g[k] = copy.deepcopy(v)
         self.state = {}
+        self._flat = {}
         for i, s in state_dict["state"].items():
             p = params[int(i)]
             b = backend_of(p.data)
@@ -100,6 +125,7 @@ class Optimizer:
 
     def to(self, target) -> "Optimizer":
         """Move the optimiser state to ``target`` (call after ``model.to(target)``)."""
+        self._flat = {}
         for s in self.state.values():
             for k, v in s.items():
                 if is_array(v):
