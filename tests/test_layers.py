@@ -355,3 +355,6 @@ def test_gelu_numba_fast_path_matches_reference():
         tx = torch.tensor(x, dtype=torch.float64, requires_grad=True)
         TF.gelu(tx).backward(torch.tensor(g, dtype=torch.float64))
         np.testing.assert_allclose(fast_numpy.gelu_backward(g, x, cdf), tx.grad.numpy(), rtol=1e-5, atol=2e-6)
+        big = np.resize(x, (fast_numpy.PARALLEL_MIN // 5 + 1, 5))
+        yb, _ = fast_numpy.gelu_forward(big)  # the multi-threaded kernel agrees with the serial one
+        np.testing.assert_array_equal(yb[: len(x)], y)

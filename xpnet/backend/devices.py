@@ -4,6 +4,8 @@ from __future__ import annotations
 import array_api_compat
 import numpy as np
 
+from .numpy_ns import _compat as _COMPAT_NUMPY
+from .numpy_ns import namespace as _NUMPY_NS
 from .dtypes import dtype_name, get_default_dtype, resolve_dtype
 from .registry import KNOWN, Backend, load, namespace_name
 from .state import get_backend
@@ -14,9 +16,13 @@ class BackendMismatchError(ValueError):
 
 
 def namespace_of(x):
-    """The Array API namespace of array ``x`` (``array_api_compat`` wrapper where needed)."""
+    """The Array API namespace of array ``x`` (``array_api_compat`` wrapper where needed; for NumPy
+    arrays xpnet's own, with faster reductions: :mod:`xpnet.backend.numpy_ns`)."""
+    if type(x) is np.ndarray:
+        return _NUMPY_NS
     try:
-        return array_api_compat.array_namespace(x)
+        xp = array_api_compat.array_namespace(x)
+        return _NUMPY_NS if xp is _COMPAT_NUMPY else xp
     except TypeError:
         raise TypeError(f"expected an array of a supported backend, got {type(x).__module__}.{type(x).__name__}") from None
 

@@ -86,6 +86,12 @@ def gelu_applicable(x) -> bool:
     return AVAILABLE and x.dtype.char in "fd" and x.flags.c_contiguous
 
 
+def gelu_backward_applicable(x) -> bool:
+    """The backward kernel computes e^(−x²/2) with scalar libm calls: NumPy's vectorised exp is
+    faster single-threaded, so the kernel is used only where it runs on all cores."""
+    return x.size >= PARALLEL_MIN
+
+
 def _kernel(kind, x):
     return _KERNELS[kind + ("32" if x.dtype.char == "f" else "64"), x.size >= PARALLEL_MIN]
 

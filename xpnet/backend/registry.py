@@ -41,7 +41,8 @@ class Backend:
 
 def _load_numpy(device):
     import numpy
-    import array_api_compat.numpy as xp
+
+    from .numpy_ns import namespace as xp
 
     if device not in (None, "cpu"):
         raise BackendUnavailableError(f"backend 'numpy' runs on device 'cpu' only, got device={device!r}")
@@ -146,3 +147,24 @@ def namespace_name(xp) -> str:
 def import_native(name):
     """Import a native library module by name (the backend package is the only importer)."""
     return importlib.import_module(name)
+
+
+def list_devices(name: str) -> list:
+    """The devices a backend offers (as strings), or [] when it is unavailable."""
+    try:
+        b = load(name)
+    except BackendUnavailableError:
+        return []
+    if name == "numpy":
+        return ["cpu"]
+    if name == "torch":
+        t = b.native
+        n = t.cuda.device_count() if t.cuda.is_available() else 0
+        return ["cpu"] + [f"cuda:{i} ({t.cuda.get_device_name(i)})" for i in range(n)]
+    if name == "cupy":
+        c = b.native
+        return [f"cuda:{i} ({c.cuda.runtime.getDeviceProperties(i)['name'].decode()})"
+                for i in range(c.cuda.runtime.getDeviceCount())]
+    if name == "array_api_strict":
+        return [str(d) for d in b.xp.__array_namespace_info__().devices()]
+    return [str(b.device)]

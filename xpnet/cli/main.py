@@ -12,9 +12,14 @@ def _info(args) -> int:
 
     print(f"xpnet {__version__}")
     print(f"python {sys.version.split()[0]}")
+    from ..backend.registry import list_devices
+
     print("backends:")
     for name, status in B.available_backends().items():
         print(f"  {name:<17} {status}")
+        devices = list_devices(name)
+        if devices:
+            print(f"  {'':<17} devices: {', '.join(devices)}")
     print(f"active: {B.get_backend()} (XPNET_BACKEND or set_backend)")
     print(f"default dtype: {B.get_default_dtype()}")
     return 0

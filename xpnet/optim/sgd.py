@@ -32,6 +32,6 @@ class SGD(Optimizer):
                 buf = state["momentum_buffer"] = p._xp.asarray(g, copy=True)
             else:
                 buf *= mu
-                buf += (1.0 - group["dampening"]) * g
+                buf += g if not group["dampening"] else (1.0 - group["dampening"]) * g
             g = g + mu * buf if group["nesterov"] else buf
         p.data -= group["lr"] * g

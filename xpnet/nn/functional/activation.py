@@ -94,7 +94,7 @@ class GELUFn(Function):
         if ctx.approximate == "tanh":
             inner = _SQRT_2_OVER_PI * (1.0 + 3 * 0.044715 * x * x)
             return g * (0.5 * (1.0 + s) + 0.5 * x * (1.0 - s * s) * inner), None
-        if ctx.fast is not None:
+        if ctx.fast is not None and ctx.fast.gelu_backward_applicable(x):
             return ctx.fast.gelu_backward(g, x, s), None
         pdf = xp.exp(-0.5 * x * x) * _INV_SQRT_2PI
         return g * (s + x * pdf), None
