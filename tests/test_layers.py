@@ -358,3 +358,17 @@ def test_gelu_numba_fast_path_matches_reference():
         big = np.resize(x, (fast_numpy.PARALLEL_MIN // 5 + 1, 5))
         yb, _ = fast_numpy.gelu_forward(big)  # the multi-threaded kernel agrees with the serial one
         np.testing.assert_array_equal(yb[: len(x)], y)
+
+
+def test_fused_plan_follows_parameter_replacement_and_mode(backend):
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Dropout(0.5), nn.Linear(4, 2))
+    x = xn.asarray(np.ones((5, 3)))
+    model(x)
+    model[0].weight = nn.Parameter(xn.asarray(np.zeros((4, 3))))
+    model[0].bias = nn.Parameter(xn.asarray(np.zeros(4)))
+    model.eval()
+    out = host(model(x))
+    np.testing.assert_allclose(out, np.broadcast_to(host(model[3].bias), (5, 2)), rtol=1e-6)
+    model.train()
+    xn.manual_seed(0)
+    assert model(x).shape == (5, 2)

@@ -1,8 +1,8 @@
 """Containers: Sequential, Residual, Flatten."""
 from __future__ import annotations
 
-from ..functional.chain import run_chain
-from .module import Module, _call_hooks
+from ..functional.chain import ChainFn
+from .module import Module, _call_hooks, structure_version
 
 FUSE = [True]  # set FUSE[0] = False to run every layer as its own graph node (debugging, tests)
 
@@ -20,24 +20,34 @@ class Sequential(Module):
             setattr(self, str(i), layer)
         self.__dict__["_layers"] = list(layers)
         self.__dict__["_groups"] = _group(self._layers)
+        self.__dict__["_stage_cache"] = {}
 
     def forward(self, x):
         if _call_hooks or not FUSE[0]:
             for layer in self._layers:
                 x = layer(x)
             return x
-        for group in self._groups:
+        cache = self._stage_cache
+        for gi, group in enumerate(self._groups):
             if len(group) == 1:
                 x = group[0](x)
-            else:
+                continue
+            key = (gi, structure_version[0]) + tuple(layer.training for layer in group)
+            plan = cache.get(key)
+            if plan is None:
+                if len(cache) > 64:
+                    cache.clear()
                 stages = [s for s in (layer._stage() for layer in group) if s is not None]
-                x = run_chain(x, stages) if stages else x
+                plan = cache[key] = (stages, [p for st in stages for p in st.params])
+            if plan[0]:
+                x = ChainFn.apply(x, plan[0], *plan[1])
         return x
 
     def append(self, layer: Module) -> "Sequential":
         setattr(self, str(len(self._layers)), layer)
         self._layers.append(layer)
         self.__dict__["_groups"] = _group(self._layers)
+        self.__dict__["_stage_cache"] = {}
         return self
 
     def __getitem__(self, i):

@@ -8,6 +8,7 @@ from ...tensor import Tensor
 from ..parameter import Parameter
 
 _call_hooks: list = []  # summary() installs one while it traces a forward pass
+structure_version = [0]  # bumped whenever any module (re)assigns a Parameter or sub-Module: cached plans check it
 
 
 class Module:
@@ -31,8 +32,12 @@ class Module:
                 reg.remove(name)
         if isinstance(value, Parameter):
             d["_param_names"].append(name)
+            structure_version[0] += 1
         elif isinstance(value, Module):
             d["_module_names"].append(name)
+            structure_version[0] += 1
+        elif name in d and isinstance(d[name], (Parameter, Module)):
+            structure_version[0] += 1
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name):
