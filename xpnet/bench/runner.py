@@ -50,6 +50,7 @@ class XpnetImpl:
         return [k for k, _ in self.model.named_parameters()]
 
     def train_epoch(self, perm):
+        rss_before = _rss_mb()
         b, xp = self.b, self.b.xp
         model, opt, bs = self.model, self.opt, self.bs
         with B.use_backend(b):
@@ -64,7 +65,7 @@ class XpnetImpl:
                 loss.backward()
                 opt.step()
             B.synchronize(b)
-        self.rss.append(_rss_mb())
+        self.rss.append(_rss_mb() - rss_before)
 
     def infer(self):
         with B.use_backend(self.b), no_grad():
