@@ -44,13 +44,11 @@ class XpnetImpl:
             self.opt = xpnet_optimizer(self.model.parameters(), wl.optimizer)
             self.X, self.y = B.asarray(X, backend=self.b), B.asarray(y, backend=self.b)
         self.bs = wl.batch_size
-        self.rss = []
 
     def _param_keys(self):
         return [k for k, _ in self.model.named_parameters()]
 
     def train_epoch(self, perm):
-        rss_before = _rss_mb()
         b, xp = self.b, self.b.xp
         model, opt, bs = self.model, self.opt, self.bs
         with B.use_backend(b):
@@ -65,7 +63,6 @@ class XpnetImpl:
                 loss.backward()
                 opt.step()
             B.synchronize(b)
-        self.rss.append(_rss_mb() - rss_before)
 
     def infer(self):
         with B.use_backend(self.b), no_grad():
@@ -171,7 +168,14 @@ def run_workload(wl, backends, rows, rounds, seed, torch_device, with_torch=True
             if progress:
                 progress(f"{wl.name} round {r + 1}/{rounds} {impl.name}: train {t1 - t0:.3f}s infer {t2 - t1:.4f}s")
     out = {name: {k: _stats(v) for k, v in d.items()} for name, d in times.items()}
-    rss = {i.name: i.rss for i in impls if isinstance(i, XpnetImpl)}
+    # memory: three more xpnet epochs with nothing else running in between; RSS after each
+    rss = {}
+    for impl in impls:
+        if isinstance(impl, XpnetImpl):
+            rss[impl.name] = []
+            for r in range(3):
+                impl.train_epoch(perms[r % len(perms)])
+                rss[impl.name].append(_rss_mb())
     return out, rss
 
 

@@ -70,7 +70,7 @@ class FlatGroup:
                 return False
         if self.state is None:
             return False
-        scalars = [(k, v) for k, v in self.state.items() if not is_array(v)]
+        scalars = [(k, v) for k, v in self.state.items() if not hasattr(v, "shape")]
         return all(state.get(p, {}).get(k) == v for p in self.params for k, v in scalars)
 
     def gather_grads(self):
@@ -79,18 +79,23 @@ class FlatGroup:
         return self.grad
 
     def publish_state(self, state):
-        """Per-parameter state entries as views of the flat ones (what state_dict shows)."""
-        for i, p in enumerate(self.params):
-            st = state.setdefault(p, {})
-            for k, v in self.state.items():
-                if is_array(v):
-                    cur = st.get(k)
-                    if cur is None or getattr(self, "_published", {}).get((i, k)) is not v:
-                        a, b = self.bounds[i]
-                        st[k] = self.xp.reshape(v[a:b], self.shapes[i])
-                else:
+        """Per-parameter state entries as views of the flat ones (what state_dict shows); views are
+        made again only when a flat state array is new."""
+        arrays = [(k, v) for k, v in self.state.items() if hasattr(v, "shape")]
+        key = tuple((k, id(v)) for k, v in arrays)
+        if key != getattr(self, "_published_key", None):
+            self._published_key, self._published_arrays = key, arrays  # keep them alive: ids stay unique
+            for i, p in enumerate(self.params):
+                st = state.setdefault(p, {})
+                a, b = self.bounds[i]
+                for k, v in arrays:
+                    st[k] = self.xp.reshape(v[a:b], self.shapes[i])
+        scalars = [(k, v) for k, v in self.state.items() if not hasattr(v, "shape")]
+        if scalars:
+            for p in self.params:
+                st = state[p]
+                for k, v in scalars:
                     st[k] = v
-        self._published = {(i, k): v for i in range(len(self.params)) for k, v in self.state.items() if is_array(v)}
 
 
 def eligible(params) -> bool:
