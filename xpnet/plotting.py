@@ -84,6 +84,7 @@ def plot_bars(rows, path, title, ylabel) -> bool:
         xs = [j + i * width for j in range(len(rows))]
         ax.bar(xs, [d.get(s, 0) for _, d in rows], width, label=s)
     ax.set_xticks([j + width * (len(series) - 1) / 2 for j in range(len(rows))], [g for g, _ in rows])
+    ax.axhline(1.0, color="black", linewidth=0.8, linestyle="--")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.legend()
