@@ -110,21 +110,8 @@ def test_optimizer_state_dict_roundtrip_continues_identically(backend):
         np.testing.assert_array_equal(a, b)
 
 
-def _torch_sched(name, topt):
-    S = torch.optim.lr_scheduler
-    return {
-        "step": lambda: S.StepLR(topt, step_size=7, gamma=0.5),
-        "multistep": lambda: S.MultiStepLR(topt, milestones=[10, 30, 60], gamma=0.3),
-        "exponential": lambda: S.ExponentialLR(topt, gamma=0.97),
-        "cosine": lambda: S.CosineAnnealingLR(topt, T_max=40, eta_min=1e-4),
-        "linear": lambda: S.LinearLR(topt, start_factor=0.1, end_factor=1.0, total_iters=10),
-        "sequential": lambda: S.SequentialLR(topt, [S.LinearLR(topt, start_factor=0.1, total_iters=5),
-                                                    S.CosineAnnealingLR(topt, T_max=95)], milestones=[5]),
-    }[name]()
-
-
-def _our_sched(name, opt):
-    S = optim.lr_scheduler
+def _sched(S, name, opt):
+    """The same schedule from xpnet's or PyTorch's lr_scheduler module (identical signatures)."""
     return {
         "step": lambda: S.StepLR(opt, step_size=7, gamma=0.5),
         "multistep": lambda: S.MultiStepLR(opt, milestones=[10, 30, 60], gamma=0.3),
@@ -142,7 +129,7 @@ def test_schedule_lr_sequence_equals_pytorch(name):
 
     opt = optim.SGD([xn.Tensor(xn.asarray([1.0]), requires_grad=True)], lr=0.1)
     topt = torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=0.1)
-    ours, ref = _our_sched(name, opt), _torch_sched(name, topt)
+    ours, ref = _sched(optim.lr_scheduler, name, opt), _sched(torch.optim.lr_scheduler, name, topt)
     a, b = [], []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

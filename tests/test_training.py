@@ -250,17 +250,32 @@ def test_checkpoint_crosses_backends_and_is_pickle_free(tmp_path):
 
 
 def test_atomic_save_survives_crash_mid_write(tmp_path, monkeypatch):
-    import xpnet.train.checkpoint as ckpt
 
     model = nn.Linear(3, 2)
     path = xn.save(model, tmp_path / "m.npz")
     before = path.read_bytes()
 
-    def crash(f, **arrays):
-        f.write(b"partial")
-        raise KeyboardInterrupt("simulated crash")
+    import xpnet.io
 
-    monkeypatch.setattr(ckpt.np, "savez", crash)
+    real_fdopen = xpnet.io.os.fdopen
+
+    class Crashing:
+        """The temporary file: the write starts, then the process 'dies' mid-write."""
+
+        def __init__(self, f):
+            self.f = f
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+        def write(self, data):
+            self.f.write(data[: len(data) // 2])
+            raise KeyboardInterrupt("simulated crash")
+
+    monkeypatch.setattr(xpnet.io.os, "fdopen", lambda fd, mode: Crashing(real_fdopen(fd, mode)))
     with pytest.raises(KeyboardInterrupt):
         xn.save(nn.Linear(3, 2), path)
     assert path.read_bytes() == before

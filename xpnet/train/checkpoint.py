@@ -9,15 +9,15 @@ same folder, then ``os.replace``: a crash mid-write leaves the previous file int
 """
 from __future__ import annotations
 
+import io
 import json
-import os
 import pathlib
-import tempfile
 
 import numpy as np
 
 from ..backend import backend_of, is_array, to_numpy
 from ..backend import random as _random
+from ..io import write_atomic
 from ..nn import Module
 
 FORMAT = "xpnet-checkpoint-1"
@@ -88,19 +88,9 @@ def save(obj, path, *, optimizer=None, scheduler=None, epoch=None, config=None, 
     path = pathlib.Path(path)
     if path.suffix != ".npz":
         path = path.with_name(path.name + ".npz")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return write_atomic(path, buf.getvalue())
 
 
 def load(path, model=None, optimizer=None, scheduler=None, restore_rng: bool = True) -> dict:
