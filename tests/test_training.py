@@ -311,6 +311,21 @@ def test_npy_dir_layout_and_errors(tmp_path):
         xn.datasets.load_npy_dir(tmp_path)
 
 
+def test_malformed_files_get_clear_errors(tmp_path):
+    (tmp_path / "bad.npz").write_bytes(b"garbage")
+    with pytest.raises(ValueError, match=r"bad.npz is not a .npz file"):
+        xn.datasets.load_npz(tmp_path / "bad.npz")
+    for n in ("train_data", "train_label", "test_data", "test_label"):
+        (tmp_path / f"{n}.npy").write_bytes(b"xx")
+    with pytest.raises(ValueError, match=r"train_data.npy is not a .npy file"):
+        xn.datasets.load_npy_dir(tmp_path)
+    (tmp_path / "bad.csv").write_text("a,b\n1,x\n")
+    with pytest.raises(ValueError, match="is not a numeric CSV"):
+        xn.datasets.load_csv(tmp_path / "bad.csv")
+    with pytest.raises(ValueError, match="expected 'mnist1d', 'synthetic'"):
+        xn.datasets.load_dataset(str(tmp_path / "data.parquet"))
+
+
 def test_csv_and_npz_loaders(tmp_path):
     X, y = _data(40)
     rows = np.column_stack([X, y])

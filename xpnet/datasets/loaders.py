@@ -53,6 +53,19 @@ def _labels(y, name, path):
     return y.astype(np.int64)
 
 
+_MAGIC = {".npy": b"\x93NUMPY", ".npz": b"PK\x03\x04"}
+
+
+def _check_magic(path):
+    """Refuse a file whose first bytes are not those of its NumPy format (a clear error instead of
+    NumPy's guess that it holds pickled data)."""
+    magic = _MAGIC[path.suffix]
+    with open(path, "rb") as f:
+        head = f.read(len(magic))
+    if head != magic:
+        raise ValueError(f"dataset: {path} is not a {path.suffix} file (it does not start with the {path.suffix} header)")
+
+
 def _features(x, name, path):
     x = np.asarray(x)
     if x.ndim < 2:
@@ -114,6 +127,7 @@ def load_npy_dir(path) -> Splits:
         raise FileNotFoundError(f"dataset: {path} lacks {', '.join(missing)} (expected {', '.join(n + '.npy' for n in names)})")
     arrays = []
     for n in names:
+        _check_magic(path / f"{n}.npy")
         try:
             arrays.append(np.load(path / f"{n}.npy", allow_pickle=False))
         except ValueError as e:
@@ -126,6 +140,7 @@ def load_npz(path) -> Splits:
     path = pathlib.Path(path)
     if not path.exists():
         raise FileNotFoundError(f"dataset: {path} does not exist")
+    _check_magic(path)
     with np.load(path, allow_pickle=False) as z:
         missing = [k for k in Splits._fields if k not in z]
         if missing:
