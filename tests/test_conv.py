@@ -83,3 +83,41 @@ def test_embedding_scatter_adds_and_checks(backend, float64):
         emb(xn.asarray(np.array([1, 6])))
     with pytest.raises(TypeError, match="integer indices"):
         emb(xn.asarray(np.array([1.0])))
+
+
+@pytest.mark.parametrize("nonlinearity,layers,batch_first", [("tanh", 1, False), ("relu", 2, True)])
+def test_rnn_gradcheck_and_parity(backend, float64, nonlinearity, layers, batch_first):
+    rnn = nn.RNN(3, 4, num_layers=layers, nonlinearity=nonlinearity, batch_first=batch_first)
+    x = rand((2, 5, 3) if batch_first else (5, 2, 3), seed=6)  # batch 2, 5 steps
+    h0 = rand((layers, 2, 4), seed=7)
+    check_grads(lambda x, h0, *p: rnn(x, h0)[0], x, h0, *rnn.parameters())
+    ref = torch.nn.RNN(3, 4, num_layers=layers, nonlinearity=nonlinearity, batch_first=batch_first, dtype=torch.float64)
+    with torch.no_grad():
+        for name, p in rnn.named_parameters():
+            getattr(ref, name).copy_(t(p))
+    out, hn = rnn(x, h0)
+    tout, thn = ref(t(x), t(h0))
+    close(out, tout, rtol=1e-10, atol=1e-10)
+    close(hn, thn, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_multihead_attention_gradcheck_and_parity(backend, float64, batch_first):
+    mha = nn.MultiheadAttention(8, 2, batch_first=batch_first)
+    q, k = rand((3, 2, 8), seed=8), rand((4, 2, 8), seed=9)
+    v = rand((4, 2, 8), seed=10)
+    if batch_first:
+        q, k, v = (rand((2, s, 8), seed=11 + s) for s in (3, 4, 4))
+    mask = xn.asarray(np.triu(np.full((3, 4), -1e9), k=2), dtype="float64")
+    check_grads(lambda q, k, v, *p: mha(q, k, v, attn_mask=mask)[0], q, k, v, *mha.parameters())
+    ref = torch.nn.MultiheadAttention(8, 2, batch_first=batch_first, dtype=torch.float64)
+    with torch.no_grad():
+        ref.in_proj_weight.copy_(t(mha.in_proj_weight))
+        ref.in_proj_bias.copy_(torch.tensor(np.random.default_rng(0).standard_normal(24)))
+        mha.in_proj_bias.data[...] = xn.asarray(ref.in_proj_bias.detach().numpy(), dtype="float64")
+        ref.out_proj.weight.copy_(t(mha.out_proj.weight))
+        ref.out_proj.bias.copy_(t(mha.out_proj.bias))
+    out, w = mha(q, k, v, attn_mask=mask)
+    tout, tw = ref(t(q), t(k), t(v), attn_mask=t(mask))
+    close(out, tout, rtol=1e-10, atol=1e-10)
+    close(w, tw, rtol=1e-10, atol=1e-10)

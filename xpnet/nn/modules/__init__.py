@@ -6,3 +6,4 @@ from .loss import CrossEntropyLoss, MSELoss, NLLLoss
 from .module import Module
 from .normalization import BatchNorm1d, LayerNorm
 from .conv import AvgPool2d, Conv1d, Conv2d, Embedding, MaxPool1d, MaxPool2d
+from .sequence import RNN, MultiheadAttention
