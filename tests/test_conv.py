@@ -121,3 +121,31 @@ def test_multihead_attention_gradcheck_and_parity(backend, float64, batch_first)
     tout, tw = ref(t(q), t(k), t(v), attn_mask=t(mask))
     close(out, tout, rtol=1e-10, atol=1e-10)
     close(w, tw, rtol=1e-10, atol=1e-10)
+
+
+def test_random_horizontal_flip(backend):
+    x = xn.asarray(np.arange(2 * 1 * 2 * 3, dtype="float32").reshape(2, 1, 2, 3))
+    xn.manual_seed(0)
+    always = host(xn.preprocessing.RandomHorizontalFlip(1.0)(x))
+    np.testing.assert_array_equal(always, host(x)[..., ::-1])
+    np.testing.assert_array_equal(host(xn.preprocessing.RandomHorizontalFlip(0.0)(x)), host(x))
+    many = xn.asarray(np.tile(np.arange(4, dtype="float32"), (4000, 1, 1, 1)))
+    flipped = host(xn.preprocessing.RandomHorizontalFlip(0.3)(many))[:, 0, 0, 0] == 3
+    assert abs(flipped.mean() - 0.3) < 5 * np.sqrt(0.3 * 0.7 / 4000)
+
+
+def test_random_crop_windows_are_shifted_copies(backend):
+    r = np.random.default_rng(0)
+    x = r.standard_normal((50, 2, 6, 6)).astype("float32")
+    xn.manual_seed(1)
+    out = host(xn.preprocessing.RandomCrop(6, padding=2)(xn.asarray(x)))
+    assert out.shape == (50, 2, 6, 6)
+    padded = np.pad(x, ((0, 0), (0, 0), (2, 2), (2, 2)))
+    offsets = set()
+    for i in range(50):
+        match = [(a, b) for a in range(5) for b in range(5) if np.array_equal(padded[i, :, a:a + 6, b:b + 6], out[i])]
+        assert match, f"image {i} is not a window of its padded image"
+        offsets.add(match[0])
+    assert len(offsets) > 5  # offsets vary between images
+    with pytest.raises(ValueError, match="larger than the padded image"):
+        xn.preprocessing.RandomCrop(11, padding=2)(xn.asarray(x))
