@@ -83,6 +83,7 @@ def run(args) -> int:
     if es is not None and vsplit is None:
         vsplit = 0.1
     loss = nn.CrossEntropyLoss(label_smoothing=t["label_smoothing"])
+    print(f"validation: {'a stratified ' + format(vsplit, '.0%') + ' of the training set' if vsplit else 'the test split (set data.validation_split to hold out training rows instead)'}")
     t1 = time.perf_counter()
     history = fit(model, (xtr, ytr), loss=loss, optimizer=opt, epochs=int(t["epochs"]), batch_size=int(t["batch_size"]),
                   validation=None if vsplit else (xte, yte), validation_split=vsplit, scheduler=sched,
