@@ -109,9 +109,19 @@ def scatter_add(xp, n_rows: int, index, values):
     return xp.reshape(xp.matmul(xp.matrix_transpose(oh), flat), shape)
 
 
+_CLASSES: dict = {}
+
+
 def one_hot(xp, labels, num_classes: int, dtype):
-    """One-hot rows: ``out[i, c] = 1 if labels[i] == c``, shape ``labels.shape + (num_classes,)``."""
-    classes = xp.arange(num_classes, dtype=labels.dtype, device=getattr(labels, "device", None))
+    """One-hot rows: ``out[i, c] = 1 if labels[i] == c``, shape ``labels.shape + (num_classes,)``.
+    The row 0..C−1 it compares against is made once per namespace, device, dtype and C."""
+    device = getattr(labels, "device", None)
+    key = (id(xp), str(device), str(labels.dtype), num_classes)
+    classes = _CLASSES.get(key)
+    if classes is None:
+        if len(_CLASSES) > 256:
+            _CLASSES.clear()
+        classes = _CLASSES[key] = xp.arange(num_classes, dtype=labels.dtype, device=device)
     return xp.astype(xp.expand_dims(labels, axis=-1) == classes, dtype)
 
 
@@ -149,14 +159,25 @@ def label_range(xp, labels):
 FAST_PATHS = [True]  # FAST_PATHS[0] = False runs the generic Array-API code everywhere (tests)
 
 
+_FAST_MODULES: dict = {}
+
+
+def _fast_module(name):
+    mod = _FAST_MODULES.get(name)
+    if mod is None:
+        if name == "cupy":
+            from . import fast_cupy as mod
+        else:
+            from . import fast_numpy as mod
+        _FAST_MODULES[name] = mod
+    return mod
+
+
 def gelu_fast_path(xp, x):
     """The fused GELU kernels of the backend (numba on NumPy, an ElementwiseKernel on CuPy) when
     they apply to ``x``, else None."""
     name = _native(xp)
     if not FAST_PATHS[0] or name not in ("numpy", "cupy"):
         return None
-    if name == "cupy":
-        from . import fast_cupy as fast
-    else:
-        from . import fast_numpy as fast
+    fast = _fast_module(name)
     return fast if fast.gelu_applicable(x) else None
