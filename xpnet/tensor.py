@@ -8,13 +8,12 @@ from __future__ import annotations
 import math
 
 from .autograd import function as _fn
-from .autograd.grad_mode import _state
 from .autograd.ops_elementwise import Add, Div, Exp, Log, Maximum, Mul, Neg, Pow, Sub, Tanh
 from .autograd.ops_linalg import MatMul
 from .autograd.ops_reduce import Mean, Sum
 from .autograd.ops_shape import Concat, GetItem, Permute, Reshape, Take
 from .backend import load as load_backend
-from .backend import asarray, describe, is_array, mismatch, namespace_name, namespace_of, to_device, to_numpy
+from .backend import asarray, is_array, mismatch, namespace_name, namespace_of, to_device, to_numpy
 
 
 class Tensor:
@@ -312,8 +311,4 @@ def concat(tensors, axis: int = 0) -> Tensor:
     return Concat.apply(axis, *tensors)
 
 
-def grad_enabled() -> bool:
-    return _state.enabled
-
-
-__all__ = ["Tensor", "as_tensor", "concat", "describe", "exp", "log", "maximum", "tanh", "tensor"]
+__all__ = ["Tensor", "as_tensor", "concat", "exp", "log", "maximum", "tanh", "tensor"]

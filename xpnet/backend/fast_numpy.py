@@ -17,7 +17,7 @@ _ENABLED = os.environ.get("XPNET_NUMBA", "1") != "0"
 try:  # pragma: no cover - exercised when numba is installed
     if not _ENABLED:
         raise ImportError
-    import numba
+    import numba  # noqa: F401 - availability check
     import numpy as np
     from numba import njit, prange  # noqa: F401
 

@@ -6,7 +6,6 @@ Loading is lazy: importing xpnet imports only NumPy.
 """
 from __future__ import annotations
 
-import importlib
 import types
 from dataclasses import dataclass, field
 
@@ -143,10 +142,6 @@ def namespace_name(xp) -> str:
     n = getattr(xp, "__name__", str(xp))
     return n.removeprefix("array_api_compat.")
 
-
-def import_native(name):
-    """Import a native library module by name (the backend package is the only importer)."""
-    return importlib.import_module(name)
 
 
 def list_devices(name: str) -> list:

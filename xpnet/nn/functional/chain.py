@@ -110,8 +110,3 @@ def _scratch(fn, xp, n_args):
     c = Context(fn, xp)
     c.needs_input_grad = (False,) * (n_args + 1)
     return c
-
-
-def run_chain(x, stages):
-    params = [p for st in stages for p in st.params]
-    return ChainFn.apply(x, stages, *params)

@@ -1,7 +1,6 @@
 """Batch and layer normalisation, each one graph node with the closed-form backward."""
 from __future__ import annotations
 
-import math
 
 from ...autograd import Function
 from ...backend import describe
