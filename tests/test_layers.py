@@ -372,3 +372,15 @@ def test_fused_plan_follows_parameter_replacement_and_mode(backend):
     model.train()
     xn.manual_seed(0)
     assert model(x).shape == (5, 2)
+
+
+def test_chain_starting_with_parameter_free_layers(backend):
+    """Leading stages with nothing to differentiate (input without grad) are skipped in backward."""
+    model = nn.Sequential(nn.LeakyReLU(0.1), nn.Dropout(0.2), nn.Linear(4, 3), nn.GELU(), nn.Linear(3, 2))
+    x = xn.asarray(np.random.default_rng(0).standard_normal((5, 4)))
+    nn.functional.cross_entropy(model(x), xn.asarray(np.arange(5) % 2)).backward()
+    assert all(p.grad is not None for p in model.parameters())
+    xt = xn.tensor(np.random.default_rng(0).standard_normal((5, 4)), requires_grad=True)
+    model.eval()
+    model(xt).sum().backward()
+    assert xt.grad is not None and xt.grad.shape == (5, 4)

@@ -34,10 +34,10 @@ class LeakyReLUFn(Function):
     @staticmethod
     def forward(ctx, x, slope):
         xp = ctx.xp
-        pos = x > 0
-        ctx.save_for_backward(pos)
         ctx.slope = slope
-        return xp.maximum(x, x * slope) if 0.0 <= slope <= 1.0 else xp.where(pos, x, x * slope)
+        if ctx.needs_input_grad[0]:  # the sign mask is only needed for a backward pass
+            ctx.save_for_backward(x > 0)
+        return xp.maximum(x, x * slope) if 0.0 <= slope <= 1.0 else xp.where(x > 0, x, x * slope)
 
     @staticmethod
     def backward(ctx, g):

@@ -47,6 +47,9 @@ class ChainFn(Function):
     def backward(ctx, g):
         grads = []
         for sub, k in reversed(ctx.subs):
+            if g is None:  # nothing before this stage needs a gradient (leading parameter-free stages)
+                grads.append((None,) * k)
+                continue
             out = sub.fn.backward(sub, g)
             if not isinstance(out, tuple):
                 out = (out,)
