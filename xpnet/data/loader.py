@@ -47,9 +47,6 @@ class DataLoader:
             j = min(i + bs, n)
             yield (X[i:j, ...], y[i:j]) if y is not None else X[i:j, ...]
 
-    def get_state(self):
-        return None if self._gen is None else self._gen
-
     def to(self, target) -> "DataLoader":
         self.dataset.to(target)
         if self.seed is not None:
