@@ -39,11 +39,12 @@ def save(path, *, model, optimizer, scheduler, loader, stream, epoch, history, e
 
 def restore(path, *, model, optimizer, scheduler, loader, stream, early_stopping):
     """Load ``path`` into the run's objects (all-or-nothing) and return (epochs done, History)."""
-    ck = _load(path, model=model, optimizer=optimizer, scheduler=scheduler, restore_rng=False)
+    ck = _load(path)  # validated, nothing applied yet
     extra = ck.get("extra")
     if not isinstance(extra, dict) or "stream" not in extra or not isinstance(ck.get("epoch"), int):
         raise CheckpointError(f"fit: resume: {path} was not written by fit(checkpoint=...): it lacks the run state "
                               "(epoch, random streams, history)")
+    ck = _load(path, model=model, optimizer=optimizer, scheduler=scheduler, restore_rng=False)
     try:
         stream.set_state(extra["stream"])
         if extra.get("loader_stream") is not None:
