@@ -9,9 +9,10 @@
 """
 from __future__ import annotations
 
+import shutil
 import sys
 
-BAR_FORMAT = "{n_fmt}/{total_fmt} |{bar:8}| {elapsed}<{remaining} {postfix}"
+BAR_FORMAT = "{n_fmt}/{total_fmt} |{bar:8}| {elapsed}<{remaining} {desc}"  # desc: the metrics
 
 
 def in_notebook() -> bool:
@@ -99,12 +100,17 @@ class EpochProgress:
                 from tqdm import tqdm
             else:
                 from tqdm.auto import tqdm
-            self.bar = tqdm(total=self.total, initial=initial, unit="epoch", leave=True,
-                            bar_format=BAR_FORMAT if mode == "bar" else None)
+            # the line is at most 80 characters: never let tqdm cut it to a narrower (or unknown, 0) width
+            size = shutil.get_terminal_size((80, 24))
+            kw = dict(ncols=max(size.columns, 80), nrows=max(size.lines, 24), bar_format=BAR_FORMAT) if mode == "bar" else {}
+            self.bar = tqdm(total=self.total, initial=initial, unit="epoch", leave=True, **kw)
 
     def update(self, epoch: int, logs: dict) -> None:
         if self.bar is not None:
-            self.bar.set_postfix_str(short_metrics(logs), refresh=False)
+            if self.mode == "bar":
+                self.bar.set_description_str(short_metrics(logs), refresh=False)
+            else:
+                self.bar.set_postfix_str(short_metrics(logs), refresh=False)
             self.bar.update(1)
         elif self.mode == "lines":
             print(epoch_line(epoch + 1, self.total, logs), file=self.stream or sys.stdout, flush=True)
