@@ -58,7 +58,7 @@ def test_piped_output_has_one_line_per_epoch_and_held_out_validation(tiny, tmp_p
     assert out.returncode == 0, out.stderr
     lines = [l for l in out.stdout.splitlines() if l.startswith("epoch ")]
     assert [l.split()[1] for l in lines] == ["1/3", "2/3", "3/3"]
-    assert all(len(l) <= 80 and "| val loss" in l and "lr 1.0e-02" in l for l in lines), lines
+    assert all(len(l) <= 80 and "| val loss" in l and "| lr 0.01" in l for l in lines), lines
     assert "validation 30 rows (a stratified 10% of the training data, seed 0)" in out.stdout
     assert "(N, 16)" in out.stdout and "(2, 16)" not in out.stdout  # summary: batch dimension as N
     run = _run_dir(tmp_path)
@@ -232,6 +232,9 @@ def test_eval_reproduces_the_reported_test_accuracy_and_predict_writes_classes(t
     names = {p.name for p in run.iterdir()}
     assert {"config.json", "model.npz", "checkpoint.npz", "preprocessing.npz", "history.json", "history.csv",
             "metrics.json", "classification_report.txt", "curves.png", "confusion_matrix.png"} <= names
+    from xpnet.config import RUN_FILES
+
+    assert names <= set(RUN_FILES)  # every file it writes is documented
     m = json.loads((run / "metrics.json").read_text())
     from xpnet.config import evaluate_run
 
