@@ -5,6 +5,8 @@ import os
 
 import pytest
 
+from xpnet.bench.cupy_standin.select import cupy_namespace_entry
+
 import xpnet as xn
 from xpnet.backend import BackendUnavailableError, load
 
@@ -14,7 +16,7 @@ NAMESPACES = [
     ("strict", "array_api_strict", None),
     ("strict-device1", "array_api_strict", "device1"),
     ("torch", "torch", None),
-    ("cupy", "cupy", None),
+    cupy_namespace_entry(),  # ("cupy", ...) on a GPU; ("cupy-standin", ...) on the host stand-in otherwise
 ]
 _selected = os.environ.get("XPNET_TEST_BACKENDS")
 if _selected:

@@ -45,6 +45,12 @@ def remove_stale_temps(path) -> list:
     return removed
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path, data) -> pathlib.Path:
     """Write ``data`` (str or bytes) to ``path`` so readers see the old file or the whole new one."""
     path = pathlib.Path(path)
@@ -54,6 +60,7 @@ def write_atomic(path, data) -> pathlib.Path:
     remove_stale_temps(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 would survive the rename
         with os.fdopen(fd, "wb") as f:
             f.write(data.encode("utf-8") if isinstance(data, str) else data)
             f.flush()

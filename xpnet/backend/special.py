@@ -184,7 +184,8 @@ def label_range(xp, labels):
     return int(xp.min(labels)), int(xp.max(labels))
 
 
-FAST_PATHS = [True]  # FAST_PATHS[0] = False runs the generic Array-API code everywhere (tests)
+# FAST_PATHS[0] = False (or XPNET_FAST=0 in the environment) runs the generic Array-API code everywhere
+FAST_PATHS = [__import__("os").environ.get("XPNET_FAST", "1").strip() != "0"]
 
 
 _FAST_MODULES: dict = {}

@@ -7,7 +7,6 @@ end (one synchronisation per epoch).
 from __future__ import annotations
 
 import math
-import sys
 import time
 
 from ..autograd import no_grad
@@ -16,10 +15,12 @@ from ..data import ArrayDataset, DataLoader
 from ..backend import random as _random
 from ..nn import Module
 from ..nn import functional as F
+from ..optim.clip import clip_grad_norm_
 from ..tensor import Tensor
 from .callbacks import EarlyStopping
 from . import resume as _resume
 from .history import History
+from .progress import EpochProgress
 
 _LOSSES = {"cross_entropy": F.cross_entropy, "mse": F.mse_loss, "nll": F.nll_loss}
 
@@ -122,14 +123,6 @@ def _loader(data, batch_size, shuffle, seed, generator=None):
     return DataLoader(data, batch_size, shuffle=shuffle, seed=seed, generator=generator)
 
 
-def _progress(total, enabled, desc):
-    if not enabled or not sys.stderr.isatty():
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit="epoch", leave=True, dynamic_ncols=True)
-
-
 def _snapshot(model):
     """A device copy of the model's parameters and buffers (no host round-trip)."""
     return {k: namespace_of(v).asarray(v, copy=True) for k, v in model.state_dict().items()}
@@ -165,13 +158,16 @@ class _EpochStats:
 def fit(model, train, *, loss="cross_entropy", optimizer, epochs: int = 10, batch_size: int = 32,
         validation=None, validation_split: float | None = None, scheduler=None, early_stopping=None,
         metrics=("accuracy",), progress: bool = True, callbacks=(), shuffle: bool = True, seed=None,
-        initial_epoch: int = 0, verbose: bool = False, generator=None, checkpoint=None, resume=None) -> History:
+        initial_epoch: int = 0, verbose: bool = False, generator=None, checkpoint=None, resume=None,
+        clip_grad_norm: float | None = None) -> History:
     """Train ``model`` on ``train`` ((X, y), ArrayDataset or DataLoader) and return a :class:`History`.
 
     ``validation``: (X, y) or ArrayDataset, or ``validation_split`` a fraction held out (stratified)
     from ``train``; ``scheduler``: stepped once per epoch (``ReduceLROnPlateau`` gets the validation
     loss, or the training loss without validation); ``early_stopping``: an :class:`EarlyStopping` or
-    an int patience on ``val_loss``; ``callbacks``: objects with ``on_epoch_end(epoch, logs, model)``.
+    an int patience on ``val_loss``; ``callbacks``: objects with ``on_epoch_end(epoch, logs, model)``;
+    ``clip_grad_norm``: clip the global gradient norm to this value every step (``clip_grad_norm_``).
+    ``progress``: a bar in a terminal, one line per epoch elsewhere (``xpnet.train.progress``).
     ``generator``: an :class:`xn.Generator` for this run's dropout masks (and shuffles, without
     ``seed``), as PyTorch's ``generator=``; default: this thread's stream of the model's backend.
     ``checkpoint``: a path written (atomically) after every epoch with everything a resume needs:
@@ -229,7 +225,7 @@ def fit(model, train, *, loss="cross_entropy", optimizer, epochs: int = 10, batc
         for cb in cbs:
             if hasattr(cb, "on_train_begin"):
                 cb.on_train_begin(model)
-    bar = _progress(epochs, progress, "train")
+    bar = EpochProgress(epochs, initial_epoch, enabled=progress, verbose=verbose)
     xp = loader.dataset.backend.xp
     stop = False
     with _random.use_generator(gen):
@@ -243,14 +239,15 @@ def fit(model, train, *, loss="cross_entropy", optimizer, epochs: int = 10, batc
                 l = loss_fn(out, yb)
                 optimizer.zero_grad()
                 l.backward()
+                if clip_grad_norm:
+                    clip_grad_norm_(model.parameters(), clip_grad_norm)
                 optimizer.step()
                 stats.add(l.data, out.data, yb)
             train_loss, train_acc, bad = stats.read()
             if bad >= 0:
                 kept = getattr(early_stopping, "best_state", None)
                 model.load_state_dict(kept if kept is not None else good)
-                if bar is not None:
-                    bar.close()
+                bar.close()
                 err = NonFiniteLossError(
                     f"training loss became non-finite at epoch {epoch + 1}, step {bad + 1}: lower the learning "
                     "rate, clip gradients (xn.optim.clip_grad_norm_) or check the data for extreme values "
@@ -279,17 +276,11 @@ def fit(model, train, *, loss="cross_entropy", optimizer, epochs: int = 10, batc
             if checkpoint is not None:
                 _resume.save(checkpoint, model=model, optimizer=optimizer, scheduler=scheduler, loader=loader,
                              stream=stream, epoch=epoch + 1, history=history, early_stopping=early_stopping)
-            if bar is not None:
-                bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items() if k != "epoch_time"})
-                bar.update(1)
-            elif verbose:
-                print(f"epoch {epoch + 1}/{initial_epoch + epochs} " + " ".join(
-                    f"{k}={v:.4g}" for k, v in logs.items()), flush=True)
+            bar.update(epoch, logs)
             if stop:
                 history.stopped_epoch = epoch
                 break
-    if bar is not None:
-        bar.close()
+    bar.close()
     for cb in cbs:
         if hasattr(cb, "on_train_end"):
             cb.on_train_end(model)
