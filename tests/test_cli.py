@@ -63,6 +63,8 @@ def test_piped_output_has_one_line_per_epoch_and_held_out_validation(tiny, tmp_p
     assert "(N, 16)" in out.stdout and "(2, 16)" not in out.stdout  # summary: batch dimension as N
     run = _run_dir(tmp_path)
     m = json.loads((run / "metrics.json").read_text())
+    assert (run / "classification_report.txt").read_text().startswith("classification report: test split (90 rows")
+    assert "epoch,loss,accuracy,val_loss,val_accuracy,lr" in (run / "history.csv").read_text()
     assert m["splits"] == {"train": 270, "validation": 30, "test": 90}
     assert m["validation_accuracy"] is not None and m["epochs_run"] == 3 and 1 <= m["best_epoch"] <= 3
     for key in ("test_accuracy", "test_loss", "train_accuracy", "train_loss", "validation_loss", "train_seconds",
@@ -249,6 +251,19 @@ def test_eval_reproduces_the_reported_test_accuracy_and_predict_writes_classes(t
     # without the scaler the predictions would differ: the preprocessing really is applied
     raw = xn.to_numpy(xn.predict(r.model, xn.asarray(xte)))
     assert not np.array_equal(raw, preds)
+    # eval --dataset: another dataset's test split (here: the training rows as a test split)
+    with np.load(tiny) as z:
+        np.savez(tmp_path / "other.npz", x_train=z["x_test"], y_train=z["y_test"], x_test=z["x_train"],
+                 y_test=z["y_train"])
+        xtr, ytr = z["x_train"], z["y_train"]
+    other = evaluate_run(run, tmp_path / "other.npz", quiet=True)
+    assert other["rows"] == 300 and other["test_accuracy"] == float((xn.to_numpy(r.predict(xtr)) == ytr).mean())
+    ev2 = cli("eval", run, "--dataset", tmp_path / "other.npz")
+    assert ev2.returncode == 0 and f"test accuracy {other['test_accuracy']:.4f}" in ev2.stdout
+    np.savez(tmp_path / "wide.npz", x_train=np.zeros((4, 11), np.float32), y_train=np.zeros(4, np.int64),
+             x_test=np.zeros((4, 11), np.float32), y_test=np.zeros(4, np.int64))
+    wide = cli("eval", run, "--dataset", tmp_path / "wide.npz")
+    assert wide.returncode == 2 and "has 11 features; the run was trained on 10" in wide.stderr
     bad = cli("predict", run, "--input", tmp_path / "missing.npy", "--output", tmp_path / "q.npy")
     assert bad.returncode == 2 and "does not exist" in bad.stderr
 
