@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from cupy_standin.select import cupy_namespace_entry
+from xpnet.bench.cupy_standin.select import cupy_namespace_entry
 
 import xpnet as xn
 from xpnet.backend import BackendUnavailableError, load

@@ -27,17 +27,22 @@ ARCHS = ("80", "90")
 PLANTED = {"xpnet_planted_broken": ("T x", "T y", "y = x * undefined_identifier;")}
 
 
-def _arginfos(k, n_params, dtype, ndim, contiguous, index_32):
+def _arginfos(k, params, scalars, dtype, ndim, contiguous, index_32):
+    """CuPy's argument infos at launch: arrays (ARG_KIND_NDARRAY = 1), Python scalars cast to the
+    parameter type (ARG_KIND_SCALAR = 3), and the indexer (ARG_KIND_INDEXER = 2)."""
     import cupy
+    from cupy._core import _carray, _scalar
 
-    nd = k._ArgInfo(1, cupy.ndarray, dtype, ndim, contiguous, index_32)  # ARG_KIND_NDARRAY
-    from cupy._core import _carray
+    infos = []
+    for p in params:
+        if p.name in scalars:
+            infos.append(k._ArgInfo(3, _scalar.CScalar, dtype, 0, True, True))
+        else:
+            infos.append(k._ArgInfo(1, cupy.ndarray, dtype, ndim, contiguous, index_32))
+    return tuple(infos) + (k._ArgInfo(2, _carray.Indexer, None, ndim, True, index_32),)
 
-    indexer = k._ArgInfo(2, _carray.Indexer, None, ndim, True, index_32)  # ARG_KIND_INDEXER
-    return tuple([nd] * n_params) + (indexer,)
 
-
-def elementwise_sources(kernels):
+def elementwise_sources(kernels, scalars=None):
     """(name, variant, CUDA source, options) for every kernel and argument variant CuPy can generate."""
     import numpy as np
     from cupy._core import _kernel as k
@@ -53,7 +58,7 @@ def elementwise_sources(kernels):
             type_map = k._TypeMap(tuple((c, dtype) for c in ctypes))
             for ndim, contiguous, index_32, label in ((1, True, True, "contiguous"), (2, False, True, "strided"),
                                                      (1, True, False, "index64")):
-                infos = _arginfos(k, len(in_p) + len(out_p), dtype, ndim, contiguous, index_32)
+                infos = _arginfos(k, in_p + out_p, (scalars or {}).get(name, ()), dtype, ndim, contiguous, index_32)
                 code = k._get_elementwise_kernel_code(infos, type_map, params, body, name, "")
                 yield name, f"{np.dtype(dtype).name}-{label}", header + code, options
 
@@ -101,7 +106,7 @@ def main(argv) -> int:
     if "--plant" in argv:
         kernels.update(PLANTED)
     failed = 0
-    jobs = list(elementwise_sources(kernels)) + list(raw_sources(fast_cupy.RAW))
+    jobs = list(elementwise_sources(kernels, fast_cupy.SCALARS)) + list(raw_sources(fast_cupy.RAW))
     for name, variant, src, options in jobs:
         for arch in ARCHS:
             ok, log, regs, spills = compile_cubin(src, options, arch)

@@ -21,7 +21,22 @@ ELEMENTWISE = {
     "xpnet_gelu_bwd": (
         "T g, T x, T cdf", "T dx",
         "dx = g * (cdf + x * exp((T)-0.5 * x * x) * (T)0.39894228040143268);"),
+    # batch norm, training (Ioffe & Szegedy 2015): x̂ = (x − μ)/√(σ² + ε), y = γx̂ + β
+    "xpnet_bn_fwd": (
+        "T xc, T var, T w, T b, T eps", "T xhat, T y",
+        "T inv = (T)1 / sqrt(var + eps); xhat = xc * inv; y = xhat * w + b;"),
+    # running statistics in place: r_μ ← (1 − m)r_μ + m·μ, r_σ² ← (1 − m)r_σ² + m·M/(M − 1)·σ² (c = m·M/(M − 1))
+    "xpnet_bn_running": (
+        "T mean, T var, T mom, T c", "T rm, T rv",
+        "rm = rm * ((T)1 - mom) + mom * mean; rv = rv * ((T)1 - mom) + c * var;"),
+    # dx = γ/√(σ² + ε) · (g − Σg/M − x̂·Σ(g·x̂)/M)   (rm = 1/M; Σg and Σ(g·x̂) are also dβ and dγ)
+    "xpnet_bn_bwd": (
+        "T g, T xhat, T gb, T gw, T w, T var, T eps, T rm", "T dx",
+        "dx = (g - gb * rm - xhat * (gw * rm)) * (w * ((T)1 / sqrt(var + eps)));"),
 }
+
+# parameters passed as Python scalars (CuPy makes them by-value kernel arguments, not arrays)
+SCALARS = {"xpnet_bn_fwd": {"eps"}, "xpnet_bn_running": {"mom", "c"}, "xpnet_bn_bwd": {"eps", "rm"}}
 
 # name: CUDA C source of a RawKernel (none shipped yet; the checks cover whatever is added here)
 RAW: dict = {}
@@ -49,3 +64,17 @@ def gelu_forward(x):
 
 def gelu_backward(g, x, cdf):
     return _kernels()["xpnet_gelu_bwd"](g, x, cdf)
+
+
+def batchnorm_forward(xc, var, weight, bias, eps):
+    """(x̂, y) from the centred input ``xc`` and the biased batch variance (one launch)."""
+    return _kernels()["xpnet_bn_fwd"](xc, var, weight, bias, eps)
+
+
+def batchnorm_running(running_mean, running_var, mean, var, momentum, c):
+    """Both running statistics updated in place (one launch)."""
+    _kernels()["xpnet_bn_running"](mean, var, momentum, c, running_mean, running_var)
+
+
+def batchnorm_backward(g, xhat, gb, gw, weight, var, eps, inv_count):
+    return _kernels()["xpnet_bn_bwd"](g, xhat, gb, gw, weight, var, eps, inv_count)

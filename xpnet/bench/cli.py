@@ -26,12 +26,17 @@ def add_arguments(ap) -> None:
     ap.add_argument("--torch-device", default=None, help="PyTorch device (default: cuda for cupy, else cpu)")
     ap.add_argument("--out", default="benchmarks/results", help="output folder (default benchmarks/results)")
     ap.add_argument("--name", default=None, help="file stem (default cpu / gpu-<name> / quick)")
+    ap.add_argument("--count-ops", action="store_true",
+                    help="count device operations per training step (xpnet's cupy path on the CuPy stand-in, "
+                         "PyTorch eager from torch.profiler) instead of timing; writes <out>/ops.md and ops.json")
 
 
 def run(args) -> int:
     from . import report, runner
     from .workloads import WORKLOADS
 
+    if getattr(args, "count_ops", False):
+        return _count_ops(args)
     backends = args.backend or ["numpy"]
     defaults = QUICK if args.quick else FULL
     pick = lambda name: getattr(args, name) if getattr(args, name) is not None else defaults[name]
@@ -74,4 +79,27 @@ def run(args) -> int:
     paths = report.write(results, meta, out / stem_name)
     print(report.markdown(results, meta))
     print("wrote " + ", ".join(map(str, paths)))
+    return 0
+
+
+def _count_ops(args) -> int:
+    import json
+
+    from ..io import write_atomic
+    from . import opcount
+    from .workloads import WORKLOADS
+
+    names = [w.strip() for w in args.workloads.split(",") if w.strip()]
+    unknown = [n for n in names if n not in WORKLOADS]
+    if unknown:
+        raise ValueError(f"--workloads: unknown {unknown}; expected some of {sorted(WORKLOADS)}")
+    counts = opcount.count_all(names, with_torch=not args.no_torch)
+    md = opcount.markdown(counts, "xpnet bench " + " ".join(shlex.quote(a) for a in sys.argv[2:]))
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = out / (args.name or "ops")
+    write_atomic(f"{stem}.md", md)
+    write_atomic(f"{stem}.json", json.dumps(counts, indent=1))
+    print(md)
+    print(f"wrote {stem}.md, {stem}.json")
     return 0

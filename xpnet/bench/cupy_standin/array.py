@@ -1,3 +1,4 @@
+# purity: host -- a strict host-memory stand-in for CuPy (counts device ops and host reads); not engine code
 """``cupy.ndarray`` of the stand-in: a NumPy array in host memory behind CuPy's rules.
 
 Strict where CuPy is strict: not a ``numpy.ndarray``; ``numpy.asarray(x)`` / ``__array__`` raise

@@ -1,3 +1,4 @@
+# purity: host -- a strict host-memory stand-in for CuPy (counts device ops and host reads); not engine code
 """A strict host-memory stand-in for CuPy, so that xpnet's cupy code path runs in CI without a GPU.
 
 ``install()`` puts modules named ``cupy``, ``cupy.cuda``, ``cupy.random``, ``cupy.linalg``,
@@ -144,12 +145,15 @@ class ElementwiseKernel:
     def __call__(self, *args, size=None, stream=None):
         from .hostkernel import HostElementwise
 
-        if len(args) != self.nin:
+        if len(args) not in (self.nin, self.nin + self.nout):
             raise TypeError(f"{self.name}: wrong number of arguments (expected {self.nin} inputs, got {len(args)})")
         if self._host is None:
             self._host = HostElementwise(self.in_params, self.out_params, self.operation, self.name)
         outs = self._host(*[unwrap(a, self.name) for a in args])
         COUNTERS.op(f"kernel:{self.name}")
+        if len(args) > self.nin:  # outputs given: updated in place, returned as given
+            given = args[self.nin:]
+            return given[0] if len(given) == 1 else tuple(given)
         return wrap(outs, self.name, count=False)
 
 

@@ -1,3 +1,4 @@
+# purity: host -- a strict host-memory stand-in for CuPy (counts device ops and host reads); not engine code
 """CuPy ``ElementwiseKernel`` bodies compiled with the host C++ compiler and run over NumPy buffers.
 
 A body is the CUDA-C snippet CuPy pastes into its generated loop (``cupy/_core/_kernel.pyx``): input
@@ -60,7 +61,7 @@ def source(name: str, in_params: str, out_params: str, body: str) -> str:
         lines.append(f"  typedef {ct} T;")
         lines.append("  for (long long i = 0; i < n; ++i) {")
         lines += [f"    const {ty(t)} {v} = in_{v}[i];" for t, v in ins]
-        lines += [f"    {ty(t)} {v};" for t, v in outs]
+        lines += [f"    {ty(t)} {v} = out_{v}[i];" for t, v in outs]  # outputs are read-write, as in CuPy
         lines.append(f"    {{ {body} }}")
         lines += [f"    out_{v}[i] = {v};" for t, v in outs]
         lines.append("  }")
@@ -107,19 +108,31 @@ class HostElementwise:
         self.lib = compile_source(source(name, in_params, out_params, body))
 
     def __call__(self, *args):
-        if len(args) != len(self.ins):
-            raise TypeError(f"{self.name}: expected {len(self.ins)} inputs, got {len(args)}")
-        t_dtypes = {np.asarray(a).dtype for (t, _), a in zip(self.ins, args) if t == "T" and isinstance(a, np.ndarray)}
+        """``(*inputs)`` → new outputs, or ``(*inputs, *outputs)`` → the outputs updated in place
+        (C-contiguous arrays of the broadcast shape), as CuPy's ElementwiseKernel call."""
+        n_in = len(self.ins)
+        if len(args) not in (n_in, n_in + len(self.outs)):
+            raise TypeError(f"{self.name}: expected {n_in} inputs (and optionally {len(self.outs)} outputs), got {len(args)}")
+        given = args[n_in:]
+        params = self.ins + self.outs[:len(given)]
+        t_dtypes = {a.dtype for (t, _), a in zip(params, args) if t == "T" and isinstance(a, np.ndarray)}
         if len(t_dtypes) > 1:
             raise TypeError(f"{self.name}: type T bound to several dtypes {sorted(map(str, t_dtypes))}")
         dtype = t_dtypes.pop() if t_dtypes else np.dtype("float64")
         if dtype not in _C_OF_DTYPE:
             raise TypeError(f"{self.name}: host kernels take float32 or float64, got {dtype}")
         ct = _C_OF_DTYPE[dtype]
-        ins = np.broadcast_arrays(*[np.asarray(a, dtype=dtype if t == "T" else np.dtype(t)) for (t, _), a in zip(self.ins, args)])
-        shape = ins[0].shape if ins else ()
-        ins = [np.ascontiguousarray(a) for a in ins]
-        outs = [np.empty(shape, dtype=dtype if t == "T" else np.dtype(t)) for t, _ in self.outs]
+        dt = lambda t: dtype if t == "T" else np.dtype(t)
+        ins = [np.asarray(a, dtype=dt(t)) for (t, _), a in zip(self.ins, args[:n_in])]
+        shape = np.broadcast_shapes(*[a.shape for a in ins], *[a.shape for a in given])
+        ins = [np.ascontiguousarray(np.broadcast_to(a, shape)) for a in ins]
+        outs = []
+        for (t, v), a in zip(self.outs, list(given) + [None] * (len(self.outs) - len(given))):
+            if a is None:
+                a = np.zeros(shape, dtype=dt(t))
+            elif a.shape != shape or a.dtype != dt(t) or not a.flags.c_contiguous:
+                raise ValueError(f"{self.name}: output {v} must be C-contiguous {dt(t)} of shape {shape}, got {a.dtype} {a.shape}")
+            outs.append(a)
         fn = getattr(self.lib, f"{self.name}_{ct}")
         ptr = lambda a: a.ctypes.data_as(ctypes.c_void_p)
         fn(ctypes.c_longlong(int(np.prod(shape))), *[ptr(a) for a in ins], *[ptr(a) for a in outs])

@@ -1,3 +1,4 @@
+# purity: host -- a strict host-memory stand-in for CuPy (counts device ops and host reads); not engine code
 """Which CuPy the test suite's ``cupy`` namespace runs on.
 
 ``XPNET_CUPY_STANDIN``: ``auto`` (default) uses the real CuPy when it sees a GPU and the stand-in

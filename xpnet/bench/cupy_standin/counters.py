@@ -1,3 +1,4 @@
+# purity: host -- a strict host-memory stand-in for CuPy (counts device ops and host reads); not engine code
 """What the stand-in counts: device operations (kernel launches; views excluded) and device→host
 reads (each one a synchronisation on a real GPU), by name, between ``reset()`` calls."""
 from __future__ import annotations
