@@ -46,9 +46,10 @@ class BatchNormFn(Function):
         ctx.training, ctx.count, ctx.axes, ctx.flat = training, count, axes, flat
         ctx.save_for_backward(xhat, inv_std, weight)
         if weight is None:
-            return xhat
+            return xhat if bias is None else xhat + bias
         y = xhat * weight
-        y += bias
+        if bias is not None:
+            y += bias
         return y
 
     @staticmethod
@@ -107,7 +108,8 @@ class LayerNormFn(Function):
         for a in axes:
             ctx.m *= x.shape[a]
         ctx.save_for_backward(xhat, inv_std, weight)
-        return xhat if weight is None else xhat * weight + bias
+        y = xhat if weight is None else xhat * weight
+        return y if bias is None else y + bias
 
     @staticmethod
     def backward(ctx, g):
