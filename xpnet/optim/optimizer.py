@@ -119,16 +119,15 @@ class Optimizer:
                 if st is None:
                     st = self.state[p] = {}
                 self._update(p, p.grad, group, st)
+        if len(self._home) != len(self.state):  # where the state lives (checked by the next step)
+            for p in self.state:
+                self._home.setdefault(p, (p._xp, getattr(p.data, "device", None)))
         return loss
 
     def _check_home(self) -> None:
         """Parameters still on the backend and device where their state lives (``model.to(...)``
         without ``optimizer.to(...)`` would mix arrays of two backends inside the update)."""
-        home = self._home
-        if len(home) != len(self.state):
-            for p in self.state:
-                home.setdefault(p, (p._xp, getattr(p.data, "device", None)))
-        for p, (xp, dev) in home.items():
+        for p, (xp, dev) in self._home.items():
             if p._xp is not xp or getattr(p.data, "device", None) != dev:
                 raise RuntimeError(
                     f"{type(self).__name__}.step: a parameter moved to another backend or device "
