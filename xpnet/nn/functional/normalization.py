@@ -20,6 +20,10 @@ class BatchNormFn(Function):
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
         xp = ctx.xp
+        if x.shape[0] == 0:  # an empty batch: empty output, statistics untouched (as PyTorch)
+            ctx.empty = True
+            return xp.zeros_like(x)
+        ctx.empty = False
         flat = x.ndim == 2  # (N, C): statistics broadcast without reshapes
         axes = 0 if flat else (0, 2)
         if not flat:
@@ -55,6 +59,11 @@ class BatchNormFn(Function):
     @staticmethod
     def backward(ctx, g):
         xp = ctx.xp
+        if ctx.empty:
+            _, nw, nb = ctx.needs_input_grad[:3]
+            c = g.shape[1]
+            z = xp.zeros((c,), dtype=g.dtype, device=getattr(g, "device", None))
+            return xp.zeros_like(g), (z if nw else None), (z if nb else None), None, None, None, None, None
         xhat, inv_std, weight = ctx.saved_tensors
         axes, flat = ctx.axes, ctx.flat
         _, nw, nb = ctx.needs_input_grad[:3]

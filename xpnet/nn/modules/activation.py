@@ -11,12 +11,14 @@ from .module import Module
 
 
 class Identity(Module):
-    def forward(self, x):
+    def forward(self, input):
+        x = input
         return x
 
 
 class ReLU(Module):
-    def forward(self, x):
+    def forward(self, input):
+        x = input
         return ReLUFn.apply(x)
 
     def _stage(self):
@@ -28,7 +30,8 @@ class LeakyReLU(Module):
         super().__init__()
         self.negative_slope = float(negative_slope)
 
-    def forward(self, x):
+    def forward(self, input):
+        x = input
         return LeakyReLUFn.apply(x, self.negative_slope)
 
     def _stage(self):
@@ -39,7 +42,8 @@ class LeakyReLU(Module):
 
 
 class Sigmoid(Module):
-    def forward(self, x):
+    def forward(self, input):
+        x = input
         return SigmoidFn.apply(x)
 
     def _stage(self):
@@ -47,7 +51,8 @@ class Sigmoid(Module):
 
 
 class Tanh(Module):
-    def forward(self, x):
+    def forward(self, input):
+        x = input
         return TanhFn.apply(x)
 
     def _stage(self):
@@ -61,7 +66,8 @@ class GELU(Module):
             raise ValueError(f"approximate: expected 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
 
-    def forward(self, x):
+    def forward(self, input):
+        x = input
         return GELUFn.apply(x, self.approximate)
 
     def _stage(self):
@@ -76,7 +82,8 @@ class Softmax(Module):
         super().__init__()
         self.dim = dim
 
-    def forward(self, x):
+    def forward(self, input):
+        x = input
         return F.softmax(x, self.dim)
 
     def extra_repr(self) -> str:
@@ -84,5 +91,6 @@ class Softmax(Module):
 
 
 class LogSoftmax(Softmax):
-    def forward(self, x):
+    def forward(self, input):
+        x = input
         return F.log_softmax(x, self.dim)

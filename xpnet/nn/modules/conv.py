@@ -85,7 +85,8 @@ class Conv2d(_ConvNd):
         super().__init__("Conv2d", 2, in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          padding_mode, device, dtype)
 
-    def forward(self, x):
+    def forward(self, input):
+        x = input
         return C.conv2d(x, self.weight, self.bias, **self._fn_args())
 
 
@@ -97,7 +98,8 @@ class Conv1d(_ConvNd):
         super().__init__("Conv1d", 1, in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          padding_mode, device, dtype)
 
-    def forward(self, x):
+    def forward(self, input):
+        x = input
         return C.conv1d(x, self.weight, self.bias, **self._fn_args())
 
 
@@ -119,7 +121,8 @@ class MaxPool2d(Module):
             raise ValueError(f"{name}: padding must be at most half the kernel size, got padding={padding} for "
                              f"kernel_size={kernel_size}")
 
-    def forward(self, x):
+    def forward(self, input):
+        x = input
         return self._fn(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
                         self.return_indices)
 
@@ -148,7 +151,8 @@ class AvgPool2d(Module):
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self.ceil_mode, self.count_include_pad, self.divisor_override = ceil_mode, count_include_pad, divisor_override
 
-    def forward(self, x):
+    def forward(self, input):
+        x = input
         return C.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
                             self.divisor_override)
 

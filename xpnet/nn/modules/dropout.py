@@ -16,7 +16,8 @@ class Dropout(Module):
             raise ValueError(f"p: dropout probability must be in [0, 1], got {p}")
         self.p = float(p)
 
-    def forward(self, x):
+    def forward(self, input):
+        x = input
         if not self.training or self.p == 0.0:
             return x
         return DropoutFn.apply(x, F.dropout_mask(x, self.p))

@@ -59,7 +59,7 @@ class _BatchNorm(Module):
         per_channel = shape[0]
         for s in shape[2:]:
             per_channel *= s
-        if training and per_channel < 2:
+        if training and per_channel == 1:
             raise ValueError(f"{name}: training needs more than one value per channel, got input shape {tuple(shape)}")
         momentum = self.momentum
         if self.training and self.running_mean is not None:
@@ -79,7 +79,8 @@ class BatchNorm1d(_BatchNorm):
     m = 1/t (cumulative average over the t batches seen) when ``momentum=None``. ``bias=False``
     drops β."""
 
-    def forward(self, x):
+    def forward(self, input):
+        x = input
         return BatchNormFn.apply(x, self.weight, self.bias, *self._args(x.data))
 
     def _stage(self):
@@ -92,7 +93,8 @@ class BatchNorm2d(_BatchNorm):
 
     _dims = (4,)
 
-    def forward(self, x):
+    def forward(self, input):
+        x = input
         args = self._args(x.data)
         n, c, h, w = x.shape
         y = BatchNormFn.apply(x.reshape(n, c, h * w), self.weight, self.bias, *args)
@@ -116,7 +118,8 @@ class LayerNorm(Module):
         self.weight = Parameter(_filled(shape, 1.0, dtype, "LayerNorm")) if elementwise_affine else None
         self.bias = Parameter(_filled(shape, 0.0, dtype, "LayerNorm")) if elementwise_affine and bias else None
 
-    def forward(self, x):
+    def forward(self, input):
+        x = input
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
