@@ -17,6 +17,12 @@ class Identity(Module):
 
 
 class ReLU(Module):
+    """max(x, 0). ``inplace`` (PyTorch's memory option) is accepted; the result is the same."""
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = inplace
+
     def forward(self, input):
         x = input
         return ReLUFn.apply(x)
@@ -26,9 +32,11 @@ class ReLU(Module):
 
 
 class LeakyReLU(Module):
-    def __init__(self, negative_slope: float = 0.01):
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
         super().__init__()
-        self.negative_slope = float(negative_slope)
+        if isinstance(negative_slope, bool) or not isinstance(negative_slope, (int, float)):
+            raise TypeError(f"LeakyReLU: negative_slope must be a number, got {negative_slope!r}")
+        self.negative_slope, self.inplace = float(negative_slope), inplace
 
     def forward(self, input):
         x = input

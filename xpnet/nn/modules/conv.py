@@ -164,10 +164,20 @@ class Embedding(Module):
     """A lookup table: row ``i`` of ``weight`` (num_embeddings × embedding_dim, N(0, 1) as PyTorch)
     for every integer index; the gradient of repeated indices adds up (scatter-add)."""
 
-    def __init__(self, num_embeddings: int, embedding_dim: int):
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx=None, max_norm=None, norm_type=2.0,
+                 scale_grad_by_freq=False, sparse=False, _weight=None, _freeze=False, device=None, dtype=None):
         super().__init__()
+        positive_int("Embedding", "num_embeddings", num_embeddings)
+        positive_int("Embedding", "embedding_dim", embedding_dim)
+        check_device("Embedding", device)
+        unsupported = {k: v for k, v in (("padding_idx", padding_idx), ("max_norm", max_norm),
+                                         ("scale_grad_by_freq", scale_grad_by_freq), ("sparse", sparse),
+                                         ("_weight", _weight), ("_freeze", _freeze)) if v not in (None, False)}
+        if unsupported:
+            raise NotImplementedError(f"Embedding: {', '.join(f'{k}={v!r}' for k, v in unsupported.items())} not "
+                                      "supported yet; leave the default")
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
-        self.weight = empty_parameter((num_embeddings, embedding_dim))
+        self.weight = empty_parameter((num_embeddings, embedding_dim), dtype, "Embedding")
         _init.normal_(self.weight)
 
     def forward(self, indices):

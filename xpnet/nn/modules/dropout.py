@@ -10,11 +10,11 @@ from .module import Module
 class Dropout(Module):
     """Inverted dropout with probability ``p`` in training; identity in eval."""
 
-    def __init__(self, p: float = 0.5):
+    def __init__(self, p: float = 0.5, inplace: bool = False):
         super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"p: dropout probability must be in [0, 1], got {p}")
-        self.p = float(p)
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout: p (dropout probability) must be a number in [0, 1], got {p!r}")
+        self.p, self.inplace = float(p), inplace  # inplace: PyTorch's memory option, same result
 
     def forward(self, input):
         x = input
