@@ -53,6 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
     from ..bench.cli import add_arguments
 
     add_arguments(bn)
+    sw = sub.add_parser("sweep", help="run an experiment file: grid, vary, ablation steps or variants over seeds",
+                        description="Run the studies of an experiment TOML file in parallel (local processes or Dask), "
+                                    "skipping finished runs; writes results.csv/json, table.md, figures and report.html.")
+    from .sweep import add_arguments as sweep_arguments
+
+    sweep_arguments(sw)
     sub.add_parser("info", help="version, backends available and why not, devices")
     return ap
 
@@ -68,6 +74,10 @@ def main(argv=None) -> int:
             from .train import run
 
             return run(args)
+        if args.command == "sweep":
+            from .sweep import run as sweep
+
+            return sweep(args, argv)
         if args.command == "bench":
             from ..bench.cli import run as bench
 

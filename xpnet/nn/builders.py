@@ -7,7 +7,9 @@
   sigmoid), ``negative_slope``, ``norm`` (none, batchnorm, layernorm), ``dropout`` (p), ``residual``
   (wrap every hidden block whose width equals the previous one in Residual), ``norm_after_activation``,
   ``init`` (an
-  ``xn.nn.init`` name, default PyTorch's).
+  ``xn.nn.init`` name, default PyTorch's); ``type``: ``mlp`` (default), ``baseline``, or a feature
+  extractor before the MLP head (``cnn`` with ``channels``/``kernel_size``, ``rnn`` and ``attention``
+  with ``patch``/``embed_dim``/``heads``: :mod:`xpnet.nn.extractors`); ``activation = "none"`` for none.
 A hidden block is Linear → norm → activation → dropout (report 000 §2.12); with
 ``norm_after_activation`` Linear → activation → norm → dropout (report 002).
 """
@@ -22,8 +24,11 @@ _ACTIVATIONS = {
     "gelu_tanh": lambda c: nn.GELU("tanh"),
     "tanh": lambda c: nn.Tanh(),
     "sigmoid": lambda c: nn.Sigmoid(),
+    "none": lambda c: nn.Identity(),
 }
-_KEYS = {"hidden", "activation", "negative_slope", "norm", "norm_after_activation", "dropout", "residual", "init", "type"}
+_KEYS = {"hidden", "activation", "negative_slope", "norm", "norm_after_activation", "dropout", "residual", "init", "type",
+         "channels", "kernel_size", "patch", "embed_dim", "heads"}
+_TYPES = ("mlp", "baseline", "cnn", "rnn", "attention")
 
 
 class Baseline(nn.Module):
@@ -74,8 +79,32 @@ def build_model(spec, in_features: int, num_classes: int) -> nn.Module:
     unknown = set(spec) - _KEYS
     if unknown:
         raise KeyError(f"model: unknown keys {sorted(unknown)}; expected some of {sorted(_KEYS)}")
-    if spec.get("type", "mlp") == "baseline":
+    kind = spec.get("type", "mlp")
+    if kind not in _TYPES:
+        raise ValueError(f"model.type: expected one of {list(_TYPES)}, got {kind!r}")
+    if kind == "baseline":
         return Baseline(in_features, spec.get("hidden", [100])[0], num_classes)
+    if kind != "mlp":
+        return _extractor_model(kind, spec, in_features, num_classes)
+    return _mlp(spec, in_features, num_classes)
+
+
+def _extractor_model(kind, spec, in_features, num_classes):
+    """``cnn``/``rnn``/``attention`` feature extractor (xpnet.nn.extractors) + the MLP head."""
+    from . import extractors as E
+
+    act = _ACTIVATIONS.get(spec.get("activation", "relu"))
+    if kind == "cnn":
+        feats = E.ConvExtractor(in_features, spec.get("channels", [16, 32]), spec.get("kernel_size", 5),
+                                activation=None if act is None else (lambda: act(spec)))
+    elif kind == "rnn":
+        feats = E.RNNExtractor(in_features, spec.get("patch", 4), spec.get("embed_dim", 64))
+    else:
+        feats = E.AttentionExtractor(in_features, spec.get("patch", 4), spec.get("embed_dim", 32), spec.get("heads", 4))
+    return E.WithHead(feats, _mlp(spec, feats.out_features, num_classes))
+
+
+def _mlp(spec, in_features, num_classes):
     layers, width = [], in_features
     for h in spec.get("hidden", []):
         block = _block(width, h, spec)
