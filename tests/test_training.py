@@ -370,7 +370,7 @@ def test_cli_errors_and_info(tmp_path):
     bad = tmp_path / "c.toml"
     bad.write_text("[train]\nepochz = 3\n")
     out = _cli("train", "--config", str(bad), "--out", str(tmp_path))
-    assert out.returncode == 2 and "unknown keys in [train]: ['epochz']" in out.stderr
+    assert out.returncode == 2 and "train.epochz: unknown key" in out.stderr
     out = _cli("train", "--dataset", str(tmp_path / "nowhere"), "--out", str(tmp_path))
     assert out.returncode == 2 and "dataset" in out.stderr
     out = _cli("info")

@@ -1,7 +1,7 @@
 """``ArrayDataset``: features and labels moved to the device once, validated once."""
 from __future__ import annotations
 
-from ..backend import asarray, backend_of, describe, get_backend, get_default_dtype, on_host_check, to_device
+from ..backend import asarray, backend_of, describe, get_backend, get_default_dtype, on_host_check, resolve_dtype, to_device
 
 
 class ArrayDataset:
@@ -26,7 +26,7 @@ class ArrayDataset:
             if b.xp.isdtype(y.dtype, "real floating"):  # regression targets: (N,) or (N, K)
                 if y.ndim not in (1, 2):
                     raise ValueError(f"y: expected regression targets of shape (N,) or (N, K), got {describe(y)}")
-                y = b.xp.astype(y, get_default_dtype())
+                y = b.xp.astype(y, resolve_dtype(b.xp, get_default_dtype()))
             elif y.ndim != 1:
                 raise ValueError(f"y: expected labels of shape (N,) or (N, 1), got {describe(y)}")
             elif not b.xp.isdtype(y.dtype, "integral"):

@@ -61,16 +61,17 @@ def config_hash(cfg: dict) -> str:
 def variants(spec) -> list:
     """The variants of a grid, vary or variants study (steps are expanded one at a time by the runner)."""
     if spec.kind == "grid":
-        keys = list(spec.study)
+        labels = list(spec.study)
+        keys = [spec.study[lab][0] for lab in labels]
         out = []
-        for combo in itertools.product(*(spec.study[k] for k in keys)):
+        for combo in itertools.product(*(spec.study[lab][1] for lab in labels)):
             ov = dict(zip(keys, combo))
-            name = ", ".join(f"{short_key(k)}={fmt_value(v)}" for k, v in ov.items())
-            out.append(Variant(name, ov, factor="+".join(keys), value=combo if len(combo) > 1 else combo[0]))
+            name = ", ".join(f"{short_key(lab)}={fmt_value(v)}" for lab, v in zip(labels, combo))
+            out.append(Variant(name, ov, factor="+".join(labels), value=combo if len(combo) > 1 else combo[0]))
         return out
     if spec.kind == "vary":
-        return [Variant(f"{short_key(k)}={fmt_value(v)}", {k: v}, factor=k, value=v)
-                for k, values in spec.study.items() for v in values]
+        return [Variant(f"{short_key(label)}={fmt_value(v)}", {key: v}, factor=label, value=v)
+                for label, (key, values) in spec.study.items() for v in values]
     if spec.kind == "variants":
         return [Variant(item["name"], dict(item["set"]), factor="variant", value=item["name"]) for item in spec.study]
     raise ValueError(f"variants: a {spec.kind} study is expanded step by step")

@@ -9,7 +9,8 @@ metric = "validation_accuracy" # what "best" and adopt_if_better compare (defaul
 base = "configs/report000.toml"   # or inline [base.data], [base.model], [base.train] tables
 [grid]                         # cartesian product of the lists
 "train.lr" = [0.1, 0.01]
-# or [vary]: one factor at a time around the base
+# or [vary]: one factor at a time around the base; a factor may be named:
+#   [vary.depth] key = "model.hidden", values = [[128], [128, 128]]
 # or [[steps]] name = "...", set = {"model.norm" = "batchnorm"}, adopt_if_better = true (cumulative)
 # or [[variants]] name = "...", set = {...}
 ```
@@ -21,6 +22,7 @@ import pathlib
 import sys
 from dataclasses import dataclass, field
 
+from ..config import ConfigError
 from ._api import apply_overrides, load_config
 
 if sys.version_info >= (3, 11):
@@ -92,7 +94,7 @@ def parse_spec(raw: dict, source=None) -> Spec:
         raise TypeError(f"{where}: expected a table, got {type(raw).__name__}")
     unknown = set(raw) - _TOP
     if unknown:
-        raise KeyError(f"{where}: unknown keys {sorted(unknown)}; valid keys: {sorted(_TOP)}")
+        raise ConfigError(f"{where}: unknown keys {sorted(unknown)}; valid keys: {sorted(_TOP)}")
     kinds = [k for k in KINDS if k in raw]
     if len(kinds) != 1:
         raise ValueError(f"{where}: expected exactly one study table out of [grid], [vary], [[steps]], [[variants]], "
@@ -129,12 +131,20 @@ def parse_spec(raw: dict, source=None) -> Spec:
         if not isinstance(body, dict) or not body:
             raise ValueError(f"{where}: [{kind}]: expected a table of dotted keys to lists of values")
         study = {}
-        for key, values in _flatten_inline(body).items():
+        named = {k: v for k, v in body.items() if isinstance(v, dict) and "key" in v}
+        plain = _flatten_inline({k: v for k, v in body.items() if k not in named})
+        entries = [(k, k, v) for k, v in plain.items()]
+        for label, item in named.items():  # [vary.depth] key = "model.hidden", values = [...]
+            extra = set(item) - {"key", "values"}
+            if extra:
+                raise ConfigError(f"{where}: [{kind}.{label}]: unknown keys {sorted(extra)}; valid keys: key, values")
+            entries.append((label, item["key"], item.get("values")))
+        for label, key, values in entries:
             if not isinstance(values, list) or not values:
-                raise TypeError(f"{where}: [{kind}] {key}: expected a non-empty list of values, got {values!r}")
+                raise TypeError(f"{where}: [{kind}] {label}: expected a non-empty list of values, got {values!r}")
             for v in values:
-                _check_overrides(base, {key: v}, f"{where}: [{kind}] {key} = {v!r}")
-            study[key] = values
+                _check_overrides(base, {key: v}, f"{where}: [{kind}] {label} = {v!r}")
+            study[label] = (key, values)
     else:
         if not isinstance(body, list) or not body:
             raise ValueError(f"{where}: [[{kind}]]: expected a list of tables with name and set")
@@ -146,7 +156,7 @@ def parse_spec(raw: dict, source=None) -> Spec:
                 raise TypeError(f"{w}: expected a table, got {item!r}")
             extra = set(item) - allowed
             if extra:
-                raise KeyError(f"{w}: unknown keys {sorted(extra)}; valid keys: {sorted(allowed)}")
+                raise ConfigError(f"{w}: unknown keys {sorted(extra)}; valid keys: {sorted(allowed)}")
             name = item.get("name")
             if not isinstance(name, str) or not name:
                 raise ValueError(f"{w}: name: expected a non-empty string")

@@ -7,16 +7,17 @@ end (one synchronisation per epoch).
 from __future__ import annotations
 
 import math
-import sys
 import time
 
 from ..autograd import no_grad
 from ..backend import backend_of, namespace_of, to_numpy
 from ..data import ArrayDataset, DataLoader
 from ..nn import functional as F
+from ..optim.clip import clip_grad_norm_
 from ..tensor import Tensor
 from .callbacks import EarlyStopping
 from .history import History
+from .progress import EpochProgress
 
 
 
@@ -61,14 +62,6 @@ def _loader(data, batch_size, shuffle, seed):
     return data if isinstance(data, DataLoader) else DataLoader(data, batch_size, shuffle=shuffle, seed=seed)
 
 
-def _progress(total, enabled, desc):
-    if not enabled or not sys.stderr.isatty():
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit="epoch", leave=True, dynamic_ncols=True)
-
-
 class _EpochStats:
     """Device-side sums for one pass: Σ loss·n, correct predictions, rows. Per-step losses are kept as
     0-d device arrays (no synchronisation) so a non-finite epoch can name its first bad step."""
@@ -99,13 +92,15 @@ class _EpochStats:
 def fit(model, train, *, loss="cross_entropy", optimizer, epochs: int = 10, batch_size: int = 32,
         validation=None, validation_split: float | None = None, scheduler=None, early_stopping=None,
         metrics=("accuracy",), progress: bool = True, callbacks=(), shuffle: bool = True, seed=None,
-        initial_epoch: int = 0, verbose: bool = False) -> History:
+        initial_epoch: int = 0, verbose: bool = False, clip_grad_norm: float | None = None) -> History:
     """Train ``model`` on ``train`` ((X, y), ArrayDataset or DataLoader) and return a :class:`History`.
 
     ``validation``: (X, y) or ArrayDataset, or ``validation_split`` a fraction held out (stratified)
     from ``train``; ``scheduler``: stepped once per epoch (``ReduceLROnPlateau`` gets the validation
     loss, or the training loss without validation); ``early_stopping``: an :class:`EarlyStopping` or
-    an int patience on ``val_loss``; ``callbacks``: objects with ``on_epoch_end(epoch, logs, model)``.
+    an int patience on ``val_loss``; ``callbacks``: objects with ``on_epoch_end(epoch, logs, model)``;
+    ``clip_grad_norm``: clip the global gradient norm to this value every step (``clip_grad_norm_``).
+    ``progress``: a bar in a terminal, one line per epoch elsewhere (``xpnet.train.progress``).
     """
     if not isinstance(epochs, int) or epochs < 0:
         raise ValueError(f"epochs: expected a non-negative int, got {epochs!r}")
@@ -129,7 +124,7 @@ def fit(model, train, *, loss="cross_entropy", optimizer, epochs: int = 10, batc
         if hasattr(cb, "on_train_begin"):
             cb.on_train_begin(model)
     history = History()
-    bar = _progress(epochs, progress, "train")
+    bar = EpochProgress(epochs, initial_epoch, enabled=progress, verbose=verbose)
     xp = loader.dataset.backend.xp
     stop = False
     for epoch in range(initial_epoch, initial_epoch + epochs):
@@ -141,6 +136,8 @@ def fit(model, train, *, loss="cross_entropy", optimizer, epochs: int = 10, batc
             l = loss_fn(out, yb)
             optimizer.zero_grad()
             l.backward()
+            if clip_grad_norm:
+                clip_grad_norm_(model.parameters(), clip_grad_norm)
             optimizer.step()
             stats.add(l.data, out.data, yb)
         train_loss, train_acc, bad = stats.read()
@@ -166,17 +163,11 @@ def fit(model, train, *, loss="cross_entropy", optimizer, epochs: int = 10, batc
         for cb in cbs:
             if cb.on_epoch_end(epoch, logs, model):
                 stop = True
-        if bar is not None:
-            bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items() if k != "epoch_time"})
-            bar.update(1)
-        elif verbose:
-            print(f"epoch {epoch + 1}/{initial_epoch + epochs} " + " ".join(
-                f"{k}={v:.4g}" for k, v in logs.items()), flush=True)
+        bar.update(epoch, logs)
         if stop:
             history.stopped_epoch = epoch
             break
-    if bar is not None:
-        bar.close()
+    bar.close()
     for cb in cbs:
         if hasattr(cb, "on_train_end"):
             cb.on_train_end(model)
