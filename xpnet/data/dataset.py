@@ -41,7 +41,7 @@ class ArrayDataset:
         return self.X.shape[0]
 
     def __getitem__(self, index):
-        return (self.X[index, ...], self.y[index]) if self.y is not None else self.X[index, ...]
+        return (self.X[index, ...], self.y[index, ...]) if self.y is not None else self.X[index, ...]
 
     @property
     def num_features(self) -> int:

@@ -228,14 +228,15 @@ def figure_metric(spec, title, variants):
             m = [scored[i]["stats"].get(col, (float("nan"), 0))[0] for i in order]
             s = [scored[i]["stats"].get(col, (float("nan"), 0))[1] for i in order]
             p = pos if numeric else [x + off for x in pos]
-            ax.errorbar(p, m, yerr=s, fmt=style, capsize=4, label=col.replace("_", " "))
+            ax.errorbar(p, m, yerr=s, fmt=style if numeric else style[0], capsize=4, label=col.replace("_", " "))
             if col == test_col and col == spec.metric:
                 break
     ax.set_xlabel(short_key(title) if spec.kind == "vary" else "variant")
     ax.set_ylabel("mean ± sd over seeds")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    ax.set_title(f"{spec.name}: {spec.metric.replace('_', ' ')} against {short_key(title)}", fontsize=10)
+    what = f"against {short_key(title)}" if numeric else (f"by {short_key(title)}" if spec.kind == "vary" else "by variant")
+    ax.set_title(f"{spec.name}: {spec.metric.replace('_', ' ')} {what}", fontsize=10)
     png = _png(fig)
     plt.close(fig)
     return png

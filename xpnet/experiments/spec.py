@@ -186,8 +186,15 @@ def load_spec(spec) -> Spec:
     if isinstance(spec, dict):
         return parse_spec(spec)
     path = pathlib.Path(spec)
-    if not path.exists():
-        raise FileNotFoundError(f"experiment: no such file {path}")
+    if not path.exists():  # a packaged experiment: "experiments/report000_norm" (xpnet configs lists them)
+        from ..config import resolve_config
+
+        name = str(spec) if str(spec).startswith("experiments/") else f"experiments/{spec}"
+        try:
+            path = resolve_config(name)
+        except (FileNotFoundError, ValueError):
+            raise FileNotFoundError(f"experiment: no such file or packaged experiment {spec!r} "
+                                    "(packaged ones: xpnet configs, under experiments/)") from None
     try:
         with open(path, "rb") as f:
             raw = tomllib.load(f)
