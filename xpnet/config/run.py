@@ -95,6 +95,10 @@ def run_training(cfg=None, out_dir=None, *, progress: bool = True, verbose: bool
     if resume is not None:
         cfg, out_dir, state = _resume_state(resume, cfg)
     cfg = load_config(cfg)
+    if cfg["data"]["task"] == "regression" or cfg["train"]["loss"] == "mse":
+        from .regression import run_regression
+
+        return run_regression(cfg, out_dir, progress=progress, verbose=verbose, quiet=quiet)
     t, d = cfg["train"], cfg["data"]
     run_dir = pathlib.Path(out_dir) if out_dir is not None else new_run_dir("runs", cfg["name"])
     backend_name = resolve_backend(t["backend"])
