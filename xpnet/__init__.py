@@ -37,3 +37,11 @@ __all__ = [
     "is_grad_enabled", "load_run", "log", "manual_seed", "maximum", "nn", "no_grad", "optim", "set_backend",
     "set_default_dtype", "synchronize", "tanh", "tensor", "to_device", "to_numpy", "use_backend",
 ]
+
+
+def __getattr__(name):  # lazy: ``xn.experiments`` and ``xn.sklearn`` load on first use
+    if name in ("experiments", "sklearn"):
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'xpnet' has no attribute {name!r}")

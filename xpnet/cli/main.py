@@ -11,7 +11,7 @@ import sys
 
 from .._version import __version__
 
-COMMANDS = ("train", "eval", "predict", "configs", "bench", "info")
+COMMANDS = ("train", "eval", "predict", "configs", "bench", "sweep", "info")
 
 
 def _expected_errors() -> tuple:
@@ -85,6 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
     from ..bench.cli import add_arguments
 
     add_arguments(bn)
+    sw = sub.add_parser("sweep", parents=[common],
+                        help="run an experiment file: grid, vary, ablation steps or variants over seeds",
+                        description="Run the studies of an experiment TOML file in parallel (local processes or Dask), "
+                                    "skipping finished runs; writes results.csv/json, table.md, figures and report.html.")
+    from .sweep import add_arguments as sweep_arguments
+
+    sweep_arguments(sw)
     sub.add_parser("info", parents=[common], help="version, backends available and why not, devices, fast paths")
     return ap
 
@@ -107,6 +114,10 @@ def _run(args) -> int:
         from .info import configs
 
         return configs(args)
+    if args.command == "sweep":
+        from .sweep import run as sweep
+
+        return sweep(args)
     if args.command == "bench":
         from ..bench.cli import run as bench
 
@@ -131,8 +142,11 @@ def main(argv=None) -> int:
         print(f"xpnet {args.command}: error: {msg}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"\nxpnet {args.command}: interrupted", file=sys.stderr)
+        print(f"xpnet {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `xpnet train | head`: the reader left
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

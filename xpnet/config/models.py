@@ -5,7 +5,10 @@
 - ``"mlp:256,128"``: Linear+ReLU hidden layers of those widths;
 - a [model] table (see ``xpnet.config.SCHEMA["model"]``): ``type``, ``hidden`` (widths), ``activation``,
   ``negative_slope``, ``norm`` (none, batchnorm, layernorm), ``norm_after_activation``, ``dropout``,
-  ``residual`` (wrap every hidden block whose width equals the previous one in Residual), ``init``.
+  ``residual`` (wrap every hidden block whose width equals the previous one in Residual), ``init``;
+  ``type = "cnn" | "rnn" | "attention"`` puts a feature extractor (:mod:`xpnet.nn.extractors`, keys
+  ``channels``, ``kernel_size``, ``patch``, ``embed_dim``, ``heads``) before the MLP head;
+  ``activation = "none"`` is the identity (report 000's ablation base).
 A hidden block is Linear → norm → activation → dropout (report 000 §2.12); with
 ``norm_after_activation`` Linear → activation → norm → dropout (report 002).
 """
@@ -20,6 +23,7 @@ ACTIVATIONS = {
     "gelu_tanh": lambda c: nn.GELU("tanh"),
     "tanh": lambda c: nn.Tanh(),
     "sigmoid": lambda c: nn.Sigmoid(),
+    "none": lambda c: nn.Identity(),
 }
 NORMS = {
     "none": lambda width: [],
@@ -63,6 +67,25 @@ def build_model(spec, in_features: int, num_classes: int) -> nn.Module:
     c = validate({"model": "baseline" if spec is None else spec})["model"]
     if c["type"] == "baseline":
         return Baseline(in_features, c["hidden"][0], num_classes)
+    if c["type"] != "mlp":
+        return _extractor_model(c, in_features, num_classes)
+    return _mlp(c, in_features, num_classes)
+
+
+def _extractor_model(c, in_features, num_classes):
+    """``cnn``/``rnn``/``attention`` feature extractor (:mod:`xpnet.nn.extractors`) + the MLP head."""
+    from ..nn import extractors as E
+
+    if c["type"] == "cnn":
+        feats = E.ConvExtractor(in_features, c["channels"], c["kernel_size"], activation=lambda: ACTIVATIONS[c["activation"]](c))
+    elif c["type"] == "rnn":
+        feats = E.RNNExtractor(in_features, c["patch"], c["embed_dim"])
+    else:
+        feats = E.AttentionExtractor(in_features, c["patch"], c["embed_dim"], c["heads"])
+    return E.WithHead(feats, _mlp(c, feats.out_features, num_classes))
+
+
+def _mlp(c, in_features, num_classes):
     layers, width = [], in_features
     for h in c["hidden"]:
         block = _block(width, h, c)

@@ -52,14 +52,20 @@ SCHEMA: dict = {
                                           "`test_label.npy`, an `.npz` or a `.csv`"),
         "standardize": Key("bool", False, "standardise features with a `StandardScaler` fitted on the training "
                                           "rows only (saved in the run folder)"),
+        "task": Key("str", "classification", "`classification` (integer labels, cross-entropy, accuracy) or "
+                                                "`regression` (float targets, MSE; metrics R², RMSE, MAE, MSE; "
+                                                "datasets: `synthetic_regression`, an `.npz`, `.csv` or `.npy` folder)",
+                    choices=("classification", "regression")),
         "validation_split": Key("number", 0.1, "fraction of the training data held out (stratified, seeded by "
                                                "`train.seed`) for validation, best epoch and early stopping; 0: none. "
                                                "The test split is only evaluated once, at the end", low=0.0, high=1.0),
     },
     "model": {
         "type": Key("str", "baseline", "`baseline` (the MNIST-1D MLP: in→h ReLU, h + ReLU(Linear(h,h) h), →classes, "
-                                       "h = `hidden[0]`) or `mlp` (a [model] table without `type` is an `mlp`)",
-                    choices=("baseline", "mlp")),
+                                       "h = `hidden[0]`), `mlp` (a [model] table without `type` is an `mlp`), or a "
+                                       "feature extractor before the MLP head: `cnn`, `rnn`, `attention` "
+                                       "(`xpnet.nn.extractors`)",
+                    choices=("baseline", "mlp", "cnn", "rnn", "attention")),
         "hidden": Key("list[int]", [100], "hidden layer widths", low=1),
         "activation": Key("str", "relu", "hidden activation", choices=tuple(sorted(ACTIVATIONS))),
         "negative_slope": Key("number", 0.01, "slope of `leaky_relu` for x < 0"),
@@ -67,6 +73,13 @@ SCHEMA: dict = {
         "norm_after_activation": Key("bool", False, "Linear → activation → norm instead of Linear → norm → activation"),
         "dropout": Key("number", 0.0, "dropout probability after each hidden block", low=0.0, high=1.0),
         "residual": Key("bool", False, "wrap every hidden block whose width equals the previous one in a Residual"),
+        "channels": Key("list[int]", [16, 32], "`cnn`: output channels of each Conv1d → activation → MaxPool1d(2) "
+                                                "stage", low=1),
+        "kernel_size": Key("int", 5, "`cnn`: Conv1d kernel size (padding kernel_size // 2)", low=1),
+        "patch": Key("int", 4, "`rnn`/`attention`: features per sequence step (must divide the input features)",
+                     low=1),
+        "embed_dim": Key("int", 32, "`rnn`: hidden units; `attention`: embedding width", low=1),
+        "heads": Key("int", 4, "`attention`: attention heads (must divide embed_dim)", low=1),
         "init": Key("str", "default", "weight initialiser of the Linear layers (`default`: PyTorch's)",
                     choices=("default",) + tuple(sorted(INITIALISERS))),
     },
@@ -77,14 +90,17 @@ SCHEMA: dict = {
         "batch_size": Key("int", 100, "mini-batch size", low=1),
         "lr": Key("number", 1e-2, "learning rate", low=0.0),
         "optimizer": Key("str", "adam", "optimiser", choices=tuple(OPTIMIZERS)),
-        "momentum": Key("number", 0.0, "SGD momentum", low=0.0),
+        "momentum": Key("number", 0.0, "SGD and RMSprop momentum", low=0.0),
         "nesterov": Key("bool", False, "SGD Nesterov momentum (needs momentum > 0)"),
-        "weight_decay": Key("number", 0.0, "L2 penalty (SGD, Adam) or decoupled decay (AdamW)", low=0.0),
-        "betas": Key("list[number]", [0.9, 0.999], "Adam/AdamW (β₁, β₂)", low=0.0, high=1.0, length=2),
+        "weight_decay": Key("number", 0.0, "L2 penalty (decoupled decay for AdamW)", low=0.0),
+        "betas": Key("list[number]", [0.9, 0.999], "Adam/AdamW/NAdam (β₁, β₂)", low=0.0, high=1.0, length=2),
         "scheduler": Key("str", "none", "learning-rate schedule, stepped once per epoch: cosine (to 0 over the "
                                         "epochs after warm-up), step (×0.1 every epochs/3), plateau (×0.5 after "
                                         "5 epochs without a lower validation loss)", choices=tuple(SCHEDULERS)),
         "warmup_epochs": Key("int", 0, "linear warm-up from 0.1·lr over this many epochs", low=0),
+        "loss": Key("str", "auto", "`auto` (cross-entropy for classification, MSE for regression), "
+                                   "`cross_entropy`, or `mse` (implies data.task = regression)",
+                    choices=("auto", "cross_entropy", "mse")),
         "label_smoothing": Key("number", 0.0, "cross-entropy label smoothing", low=0.0, high=1.0),
         "early_stopping": Key("int", 0, "patience in epochs on the validation loss (0: off); the best "
                                         "weights are restored", low=0),
@@ -203,6 +219,10 @@ def _cross_checks(cfg):
     if t["early_stopping"] and not d["validation_split"]:
         raise ConfigError("train.early_stopping: needs a validation set (data.validation_split > 0); "
                           "the test split is never used for validation")
+    if d["task"] == "regression" and t["loss"] == "cross_entropy":
+        raise ConfigError("train.loss: cross_entropy needs class labels; data.task = 'regression' trains with 'mse'")
+    if m["type"] == "attention" and m["embed_dim"] % m["heads"]:
+        raise ConfigError(f"model.heads: must divide model.embed_dim ({m['embed_dim']}), got {m['heads']}")
     if t["nesterov"] and not t["momentum"]:
         raise ConfigError("train.nesterov: needs train.momentum > 0")
     if t["scheduler"] == "plateau" and t["warmup_epochs"]:

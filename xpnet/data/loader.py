@@ -59,7 +59,7 @@ class DataLoader:
         stop = n - n % bs if self.drop_last else n
         for i in range(0, stop, bs):
             j = min(i + bs, n)
-            yield (X[i:j, ...], y[i:j]) if y is not None else X[i:j, ...]
+            yield (X[i:j, ...], y[i:j, ...]) if y is not None else X[i:j, ...]
 
     def to(self, target) -> "DataLoader":
         self.dataset.to(target)

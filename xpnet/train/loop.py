@@ -22,7 +22,16 @@ from . import resume as _resume
 from .history import History
 from .progress import EpochProgress
 
-_LOSSES = {"cross_entropy": F.cross_entropy, "mse": F.mse_loss, "nll": F.nll_loss}
+
+
+def _mse(out, target):
+    """MSE for regression: a single-output prediction (N, 1) is compared with targets (N,)."""
+    if out.ndim == 2 and out.shape[1] == 1 and target.ndim == 1:
+        out = out.reshape(-1)
+    return F.mse_loss(out, target)
+
+
+_LOSSES = {"cross_entropy": F.cross_entropy, "mse": _mse, "nll": F.nll_loss}
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -190,6 +199,9 @@ def fit(model, train, *, loss="cross_entropy", optimizer, epochs: int = 10, batc
     early_stopping, callbacks = _check_callbacks(early_stopping, callbacks)
     if not isinstance(shuffle, bool):
         raise TypeError(f"fit: shuffle: expected True or False, got {_got(shuffle)}")
+    if clip_grad_norm is not None and (isinstance(clip_grad_norm, bool) or not isinstance(clip_grad_norm, (int, float))
+                                       or not (clip_grad_norm > 0 and math.isfinite(clip_grad_norm))):
+        raise ValueError(f"fit: clip_grad_norm: expected a finite number > 0 or None, got {_got(clip_grad_norm)}")
     if isinstance(metrics, str) or any(m not in ("accuracy",) for m in metrics):
         raise ValueError(f"fit: metrics: expected a tuple of names from ('accuracy',), got {metrics!r}")
     backend = _model_backend(model)
@@ -305,20 +317,29 @@ def _nonfinite_weights(model):
 
 def evaluate(model, data, *, loss="cross_entropy", batch_size: int = 4096, metrics=("accuracy",)) -> dict:
     """Mean loss and metrics of ``model`` (in eval mode) on ``data``: ``{"loss": ..., "accuracy": ...}``.
-    Raises :class:`NonFiniteLossError` naming the parameters when the loss is NaN or infinite."""
+    Raises :class:`NonFiniteLossError` naming the parameters when the loss is NaN or infinite.
+
+    With float (regression) targets the metrics are ``mse``, ``rmse``, ``mae`` and ``r2``
+    (:mod:`xpnet.metrics.regression`) instead of accuracy."""
     _check_model(model, "evaluate")
     _check_int("batch_size", batch_size, 1, "evaluate")
     loss_fn = _loss_fn(loss)
     ds = _dataset(data, _model_backend(model), "data")
     _nonempty(ds, "evaluate: data")
     loader = _loader(ds, batch_size, False, None)
+    xp = loader.dataset.backend.xp
+    y = loader.dataset.y
+    regression = y is not None and xp.isdtype(y.dtype, "real floating")
     was = model.training
     model.eval()
-    stats = _EpochStats(loader.dataset.backend.xp)
+    stats = _EpochStats(xp)
+    preds = []
     with no_grad():
         for xb, yb in loader:
             out = model(xb)
             stats.add(loss_fn(out, yb).data, out.data, yb)
+            if regression:
+                preds.append(out.data)
     model.train(was)
     loss_v, acc, _ = stats.read()
     if not math.isfinite(loss_v):
@@ -327,7 +348,11 @@ def evaluate(model, data, *, loss="cross_entropy", batch_size: int = 4096, metri
                  else "the outputs overflowed (the weights are finite)")
         raise NonFiniteLossError(f"evaluate: the loss is {loss_v}: {where}")
     out = {"loss": loss_v}
-    if "accuracy" in metrics:
+    if regression:
+        from ..metrics.regression import regression_report
+
+        out.update(regression_report(y, preds[0] if len(preds) == 1 else xp.concat(preds, axis=0)))
+    elif "accuracy" in metrics:
         out["accuracy"] = acc
     return out
 
