@@ -28,6 +28,15 @@ OPTIMISERS = {
     "adam": lambda p: optim.Adam(p, lr=1e-2),
     "adam_l2_amsgrad": lambda p: optim.Adam(p, lr=1e-2, betas=(0.8, 0.99), weight_decay=1e-2, amsgrad=True),
     "adamw": lambda p: optim.AdamW(p, lr=1e-2, weight_decay=0.1),
+    "sgd_maximize": lambda p: optim.SGD(p, 0.05, 0.9, 0, 1e-3, maximize=True),
+    "adam_maximize_decoupled": lambda p: optim.Adam(p, 1e-2, (0.9, 0.99), 1e-8, 0.1, maximize=True,
+                                                    decoupled_weight_decay=True),
+    "rmsprop": lambda p: optim.RMSprop(p, lr=1e-2),
+    "rmsprop_centered_momentum_wd": lambda p: optim.RMSprop(p, 1e-2, 0.9, 1e-8, 1e-3, 0.8, True),
+    "adagrad": lambda p: optim.Adagrad(p, lr=5e-2, lr_decay=0.01, weight_decay=1e-3, initial_accumulator_value=0.1),
+    "nadam": lambda p: optim.NAdam(p, lr=1e-2, weight_decay=1e-3),
+    "nadam_decoupled_maximize": lambda p: optim.NAdam(p, lr=1e-2, weight_decay=1e-2, decoupled_weight_decay=True,
+                                                      maximize=True),
 }
 
 
@@ -120,22 +129,32 @@ def _sched(S, name, opt):
         "linear": lambda: S.LinearLR(opt, start_factor=0.1, end_factor=1.0, total_iters=10),
         "sequential": lambda: S.SequentialLR(opt, [S.LinearLR(opt, start_factor=0.1, total_iters=5),
                                                    S.CosineAnnealingLR(opt, T_max=95)], milestones=[5]),
+        "constant": lambda: S.ConstantLR(opt, factor=0.25, total_iters=7),
+        "polynomial": lambda: S.PolynomialLR(opt, total_iters=60, power=2.0),
+        "onecycle": lambda: S.OneCycleLR(opt, max_lr=0.5, total_steps=101),
+        "onecycle_linear_3phase": lambda: S.OneCycleLR(opt, max_lr=0.5, epochs=10, steps_per_epoch=11,
+                                                       anneal_strategy="linear", three_phase=True),
+        "cosine_past_tmax": lambda: S.CosineAnnealingLR(opt, T_max=30, eta_min=1e-3),
     }[name]()
 
 
-@pytest.mark.parametrize("name", ["step", "multistep", "exponential", "cosine", "linear", "sequential"])
+_SCHEDULES = ["step", "multistep", "exponential", "cosine", "linear", "sequential", "constant", "polynomial",
+              "onecycle", "onecycle_linear_3phase", "cosine_past_tmax"]
+
+
+@pytest.mark.parametrize("name", _SCHEDULES)
 def test_schedule_lr_sequence_equals_pytorch(name):
     import warnings
 
-    opt = optim.SGD([xn.Tensor(xn.asarray([1.0]), requires_grad=True)], lr=0.1)
-    topt = torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=0.1)
+    opt = optim.SGD([xn.Tensor(xn.asarray([1.0]), requires_grad=True)], lr=0.1, momentum=0.9)
+    topt = torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=0.1, momentum=0.9)
     ours, ref = _sched(optim.lr_scheduler, name, opt), _sched(torch.optim.lr_scheduler, name, topt)
     a, b = [], []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for _ in range(100):
-            a.append(opt.param_groups[0]["lr"])
-            b.append(topt.param_groups[0]["lr"])
+            a.append((opt.param_groups[0]["lr"], opt.param_groups[0]["momentum"]))
+            b.append((topt.param_groups[0]["lr"], topt.param_groups[0]["momentum"]))
             topt.step()
             ours.step()
             ref.step()
@@ -212,3 +231,53 @@ def test_flat_buffer_step_is_bit_identical_to_per_parameter_loop(backend, name):
     assert used == (backend.name in ("numpy", "torch", "cupy")), "the flat path runs where views are guaranteed"
     sd = opt.state_dict()
     assert len(sd["state"]) == len(list(opt.param_groups[0]["params"]))
+
+
+def _chain_pair(build):
+    """The same chain of schedules on an xpnet and a torch optimiser."""
+    opt = optim.SGD([xn.Tensor(xn.asarray([1.0]), requires_grad=True)], lr=0.1)
+    topt = torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=0.1)
+    return opt, topt, build(optim.lr_scheduler, opt), build(torch.optim.lr_scheduler, topt)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_chained_step_and_linear_compose_as_pytorch():
+    """Two schedules on one optimiser multiply (PyTorch's chainable form): StepLR(10, 0.9) with
+    LinearLR(0.4 -> 0.6, 4) is 0.1 * 0.9 * 0.6 = 0.054 at step 10, not the last one's 0.06."""
+    opt, topt, ours, ref = _chain_pair(lambda S, o: [S.StepLR(o, 10, 0.9), S.LinearLR(o, 0.4, 0.6, 4)])
+    for t in range(1, 31):
+        for s in ours + ref:
+            s.step()
+        assert opt.param_groups[0]["lr"] == pytest.approx(topt.param_groups[0]["lr"], rel=1e-12)
+        if t == 10:
+            assert opt.param_groups[0]["lr"] == pytest.approx(0.054, rel=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("first", ["step", "exponential"])
+def test_plateau_cut_survives_the_next_scheduled_step(first):
+    """ReduceLROnPlateau's cut stays in the lr once the other schedule steps (PyTorch: 0.0081 where
+    a closed-form overwrite would give 0.081)."""
+    def build(S, o):
+        s = S.StepLR(o, 5, 0.9) if first == "step" else S.ExponentialLR(o, 0.9)
+        return [s, S.ReduceLROnPlateau(o, factor=0.1, patience=0)]
+
+    opt, topt, (a, pa), (b, pb) = _chain_pair(build)
+    for v in [1.0, 2.0, 2.0, 0.5, 3.0, 3.0, 3.0, 0.1, 0.2, 0.3, 0.3]:
+        a.step(), b.step()
+        pa.step(v), pb.step(v)
+        assert opt.param_groups[0]["lr"] == pytest.approx(topt.param_groups[0]["lr"], rel=1e-12)
+    assert opt.param_groups[0]["lr"] < 0.1 * 0.9 ** 11 * 0.5  # cuts were kept, not erased
+
+
+def test_scheduler_state_dict_resume_continues_identically():
+    opt, _, s, _ = _chain_pair(lambda S, o: S.CosineAnnealingLR(o, T_max=20, eta_min=1e-3))
+    for _ in range(7):
+        s.step()
+    saved, lr = s.state_dict(), opt.param_groups[0]["lr"]
+    opt2, _, s2, _ = _chain_pair(lambda S, o: S.CosineAnnealingLR(o, T_max=20, eta_min=1e-3))
+    s2.load_state_dict(saved)
+    opt2.param_groups[0]["lr"] = lr
+    for _ in range(5):
+        s.step(), s2.step()
+        assert opt.param_groups[0]["lr"] == opt2.param_groups[0]["lr"]

@@ -102,7 +102,7 @@ def plot_confusion(cm, path, class_names=None, title: str = "test split") -> boo
     norm = cm / np.where(rows == 0, 1, rows)
     size = 0.5 * n + 2.5
     fig, axes = plt.subplots(1, 2, figsize=(2 * size + 1, size))
-    for ax, data, label, fmt in ((axes[0], cm, "rows (count)", lambda v: f"{int(v)}"),
+    for ax, data, label, fmt in ((axes[0], cm, "number of rows", lambda v: f"{int(v)}"),
                                  (axes[1], norm, "fraction of the true class", lambda v: f"{v:.2f}")):
         im = ax.imshow(data, cmap="Blues", vmin=0, vmax=None if data is cm else 1)
         fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04).set_label(label)

@@ -106,14 +106,15 @@ def _say(quiet):
 
 
 def run_training(cfg=None, out_dir=None, *, progress: bool = True, verbose: bool = False, quiet: bool = False,
-                 resume=None) -> dict:
+                 resume=None, callbacks=()) -> dict:
     """Train the run ``cfg`` describes (None, a path, a packaged config name or a dict; validated by
     :func:`load_config`) and write its run folder ``out_dir`` (default ``runs/<name>-<date>-<time>``).
 
     Validation: a stratified ``data.validation_split`` of the training rows (seeded by ``train.seed``)
     picks the best epoch, drives early stopping and ``plateau``; the test split is evaluated once, at
     the end. ``resume``: a run folder to continue from its ``checkpoint.npz`` (same folder, same config;
-    ``cfg`` may only raise ``train.epochs``). Returns the summary written to ``metrics.json``:
+    ``cfg`` may only raise ``train.epochs``; a schedule keeps the state it had). ``callbacks``: more
+    ``fit`` callbacks, called after the per-epoch checkpoint is written. Returns the summary written to ``metrics.json``:
     ``test_/validation_/train_`` ``accuracy`` and ``loss``, ``best_epoch`` (1-based), ``epochs_run``,
     ``train_seconds``, ``inference_seconds``, ``parameters``, ``backend``, ``run_dir`` and more.
     """
@@ -173,7 +174,7 @@ def run_training(cfg=None, out_dir=None, *, progress: bool = True, verbose: bool
         new = fit(model, (xtr, ytr), loss=loss, optimizer=opt, epochs=max(t["epochs"] - done, 0),
                   batch_size=t["batch_size"], validation=None if xva is None else (xva, yva), scheduler=sched,
                   early_stopping=es, shuffle=t["shuffle"], progress=progress and not quiet, verbose=verbose,
-                  callbacks=[saver], initial_epoch=done, clip_grad_norm=t["clip_grad_norm"] or None)
+                  callbacks=[saver, *callbacks], initial_epoch=done, clip_grad_norm=t["clip_grad_norm"] or None)
         train_time = time.perf_counter() - t1
         history = History()
         history.history = _merge_histories(previous, new.history)

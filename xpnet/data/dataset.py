@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..backend import asarray, backend_of, describe, get_backend, get_default_dtype, on_host_check, resolve_dtype, to_device
+from ..backend import check_numeric as _numeric
 
 
 class ArrayDataset:
@@ -15,12 +16,12 @@ class ArrayDataset:
 
     def __init__(self, X, y=None, backend=None, num_classes=None):
         b = get_backend() if backend is None else backend
-        X = asarray(X, backend=b)
+        X = asarray(_numeric(X, "X"), backend=b)
         if X.ndim < 2:
             raise ValueError(f"X: expected shape (N, features...), got {describe(X)}")
         on_host_check(X, "X")
         if y is not None:
-            y = asarray(y, backend=b)
+            y = asarray(_numeric(y, "y"), backend=b)
             if y.ndim == 2 and y.shape[1] == 1:
                 y = b.xp.reshape(y, (-1,))
             if b.xp.isdtype(y.dtype, "real floating"):  # regression targets: (N,) or (N, K)
@@ -34,6 +35,8 @@ class ArrayDataset:
             if y.shape[0] != X.shape[0]:
                 raise ValueError(f"y: expected {X.shape[0]} labels to match X, got {describe(y)}")
             on_host_check(y, "y", num_classes=num_classes)
+            if b.xp.isdtype(y.dtype, "integral") and y.dtype != b.xp.int64:  # uint8/int8/int32/uint32 labels: one label dtype for every loss
+                y = b.xp.astype(y, b.xp.int64)
         self.X, self.y = X, y
         self.backend = backend_of(X)
 

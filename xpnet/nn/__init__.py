@@ -1,14 +1,14 @@
 """Layers, losses, initialisers and their functional forms (``torch.nn`` names and semantics)."""
 from . import functional, init
 from .modules import (
-    AvgPool2d, Conv1d, Conv2d, Embedding, MaxPool1d, MaxPool2d, RNN, MultiheadAttention,
+    AvgPool2d, GRU, LSTM, Conv1d, Conv2d, Embedding, MaxPool1d, MaxPool2d, RNN, MultiheadAttention,
     GELU, BatchNorm1d, CrossEntropyLoss, Dropout, Flatten, Identity, LayerNorm, LeakyReLU, Linear, LogSoftmax,
     Module, MSELoss, NLLLoss, ReLU, Residual, Sequential, Sigmoid, Softmax, Tanh,
 )
 from .parameter import Parameter
 
 __all__ = [
-    "AvgPool2d", "Conv1d", "Conv2d", "Embedding", "MaxPool1d", "MaxPool2d", "MultiheadAttention", "RNN",
+    "AvgPool2d", "GRU", "LSTM", "Conv1d", "Conv2d", "Embedding", "MaxPool1d", "MaxPool2d", "MultiheadAttention", "RNN",
     "BatchNorm1d", "CrossEntropyLoss", "Dropout", "Flatten", "GELU", "Identity", "LayerNorm", "LeakyReLU", "Linear",
     "LogSoftmax", "MSELoss", "Module", "NLLLoss", "Parameter", "ReLU", "Residual", "Sequential", "Sigmoid",
     "Softmax", "Tanh", "functional", "init",

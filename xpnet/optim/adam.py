@@ -3,34 +3,53 @@ from __future__ import annotations
 
 import math
 
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_flag, check_number, implementation_flags
+
+
+def check_betas(owner, betas):
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise TypeError(f"{owner}: betas must be a pair (beta1, beta2), got {betas!r}")
+    for i, b in enumerate(betas):
+        check_number(owner, f"betas[{i}]", b, 0.0, True, 1.0, False)
+    return tuple(betas)
 
 
 class Adam(Optimizer):
-    """PyTorch ``Adam``: g ← ∇ + λW; m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²;
-    W ← W − η/(1−β₁ᵗ) · m / (√v̂/√(1−β₂ᵗ) + ε), v̂ = v (or its running max with ``amsgrad``)."""
+    """PyTorch ``Adam`` (same positional order): g ← ±∇ + λW; m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²;
+    W ← W − η/(1−β₁ᵗ) · m / (√v̂/√(1−β₂ᵗ) + ε), v̂ = v (or its running max with ``amsgrad``).
+    ``decoupled_weight_decay=True`` is AdamW. ``foreach``/``fused``/``capturable`` are accepted and ignored."""
 
     _decoupled = False
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, amsgrad: bool = False):
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                                      amsgrad=amsgrad))
+                 weight_decay: float = 0.0, amsgrad: bool = False, *, foreach=None, maximize: bool = False,
+                 capturable: bool = False, differentiable: bool = False, fused=None,
+                 decoupled_weight_decay: bool = False):
+        name = type(self).__name__
+        implementation_flags(name, foreach, fused, differentiable, capturable)
+        check_flag(name, "decoupled_weight_decay", decoupled_weight_decay)
+        defaults = dict(lr=lr, betas=check_betas(name, betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                        maximize=maximize)
+        if not self._decoupled:  # AdamW is always decoupled and, as in PyTorch, takes no such argument
+            defaults["decoupled_weight_decay"] = decoupled_weight_decay
+        super().__init__(params, defaults)
 
     def _check(self, group):
         super()._check(group)
-        b1, b2 = group["betas"]
-        if not (0.0 <= b1 < 1.0 and 0.0 <= b2 < 1.0):
-            raise ValueError(f"betas: expected values in [0, 1), got {group['betas']}")
-        if group["eps"] < 0 or group["weight_decay"] < 0:
-            raise ValueError("eps and weight_decay must be >= 0")
+        name = type(self).__name__
+        group["betas"] = check_betas(name, group["betas"])
+        check_number(name, "eps", group["eps"], 0.0)
+        check_number(name, "weight_decay", group["weight_decay"], 0.0)
+        check_flag(name, "amsgrad", group["amsgrad"])
 
     def _update(self, p, g, group, state):
         xp = p._xp
         lr, wd, eps = group["lr"], group["weight_decay"], group["eps"]
         b1, b2 = group["betas"]
+        if group["maximize"]:
+            g = -g
         if wd:
-            if self._decoupled:
+            if group.get("decoupled_weight_decay", self._decoupled):
                 p.data *= 1.0 - lr * wd
             else:
                 g = g + wd * p.data
@@ -63,5 +82,7 @@ class AdamW(Adam):
     _decoupled = True
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2, amsgrad: bool = False):
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
+                 weight_decay: float = 1e-2, amsgrad: bool = False, *, maximize: bool = False, foreach=None,
+                 capturable: bool = False, differentiable: bool = False, fused=None):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach, maximize=maximize,
+                         capturable=capturable, differentiable=differentiable, fused=fused)

@@ -2,11 +2,50 @@
 from __future__ import annotations
 
 import copy
+import math
 
 from ..autograd import no_grad
 from ..backend import asarray, backend_of, is_array, to_device
 from ..tensor import Tensor
 from .flat import FlatGroup, eligible
+
+
+def check_number(owner: str, name: str, value, low=None, low_inclusive=True, high=None, high_inclusive=True):
+    """``value`` as a float after checking it is a real, finite Python number inside the bounds
+    (TypeError for a wrong type, ValueError for a wrong value; both name the argument and the value)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{owner}: {name} must be a real number, got {value!r} ({type(value).__name__})")
+    v = float(value)
+    if not math.isfinite(v):
+        raise ValueError(f"{owner}: {name} must be finite, got {value!r}")
+    if low is not None and (v < low or (v == low and not low_inclusive)):
+        raise ValueError(f"{owner}: {name} must be {'>=' if low_inclusive else '>'} {low}, got {value!r}")
+    if high is not None and (v > high or (v == high and not high_inclusive)):
+        raise ValueError(f"{owner}: {name} must be {'<=' if high_inclusive else '<'} {high}, got {value!r}")
+    return value
+
+
+def check_flag(owner: str, name: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{owner}: {name} must be True or False, got {value!r} ({type(value).__name__})")
+    return value
+
+
+def implementation_flags(owner: str, foreach=None, fused=None, differentiable=False, capturable=False) -> None:
+    """PyTorch's implementation-only switches: ``foreach``/``fused``/``capturable`` select a kernel and
+    do not change the result, so they are accepted and ignored; ``differentiable=True`` (autograd
+    through the update) is not supported and says so."""
+    for name, v in (("foreach", foreach), ("fused", fused)):
+        if v is not None and not isinstance(v, bool):
+            raise TypeError(f"{owner}: {name} must be None, True or False, got {v!r}")
+    check_flag(owner, "capturable", capturable)
+    if check_flag(owner, "differentiable", differentiable):
+        raise NotImplementedError(f"{owner}: differentiable=True (autograd through the optimiser step) is not "
+                                  "supported by xpnet; leave differentiable=False")
+
+
+# hyper-parameters added later: a state saved without them still loads
+_OPTIONAL_KEYS = {"maximize", "foreach", "fused", "differentiable", "capturable", "decoupled_weight_decay"}
 
 
 class Optimizer:
@@ -19,6 +58,10 @@ class Optimizer:
         self.state: dict = {}
         self.flat = flat
         self._flat: dict = {}
+        if isinstance(params, (str, bytes)) or not hasattr(params, "__iter__"):
+            raise TypeError(f"{type(self).__name__}: params must be an iterable of Tensors or of dicts "
+                            f"(model.parameters()), got {type(params).__name__}")
+        self._home: dict = {}
         params = list(params) if not isinstance(params, Tensor) else [params]
         if not params:
             raise ValueError(f"{type(self).__name__}: got an empty parameter list")
@@ -34,6 +77,12 @@ class Optimizer:
         for p in group["params"]:
             if not isinstance(p, Tensor):
                 raise TypeError(f"{type(self).__name__}: params must be Tensors, got {type(p).__name__}")
+        ids = [id(p) for p in group["params"]]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"{type(self).__name__}: a parameter appears more than once in one parameter group")
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        if seen.intersection(ids):
+            raise ValueError(f"{type(self).__name__}: some parameters appear in more than one parameter group")
         for k, v in self.defaults.items():
             group.setdefault(k, v)
         self._check(group)
@@ -41,8 +90,8 @@ class Optimizer:
         self.param_groups.append(group)
 
     def _check(self, group) -> None:
-        if group["lr"] < 0:
-            raise ValueError(f"lr: expected a non-negative learning rate, got {group['lr']}")
+        check_number(type(self).__name__, "lr", group["lr"], 0.0)
+        check_flag(type(self).__name__, "maximize", group.get("maximize", False))
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         for group in self.param_groups:
@@ -58,6 +107,8 @@ class Optimizer:
         backend, dtype and device are updated as one flat buffer (``flat=False`` at construction
         turns that off); the result is the same as the per-parameter loop."""
         loss = closure() if closure is not None else None
+        if self.state:
+            self._check_home()
         for gi, group in enumerate(self.param_groups):
             if self._flat_step(gi, group):
                 continue
@@ -69,6 +120,22 @@ class Optimizer:
                     st = self.state[p] = {}
                 self._update(p, p.grad, group, st)
         return loss
+
+    def _check_home(self) -> None:
+        """Parameters still on the backend and device where their state lives (``model.to(...)``
+        without ``optimizer.to(...)`` would mix arrays of two backends inside the update)."""
+        home = self._home
+        if len(home) != len(self.state):
+            for p in self.state:
+                home.setdefault(p, (p._xp, getattr(p.data, "device", None)))
+        for p, (xp, dev) in home.items():
+            if p._xp is not xp or getattr(p.data, "device", None) != dev:
+                raise RuntimeError(
+                    f"{type(self).__name__}.step: a parameter moved to another backend or device "
+                    f"({getattr(xp, '__name__', xp)} {dev} -> {getattr(p._xp, '__name__', p._xp)} "
+                    f"{getattr(p.data, 'device', None)}) but the optimiser state did not; call "
+                    "optimizer.to(target) after model.to(target), or create the optimiser again"
+                )
 
     def _flat_step(self, gi, group) -> bool:
         if not self.flat:
@@ -103,11 +170,22 @@ class Optimizer:
             d["params"] = [index[id(p)] for p in g["params"]]
             groups.append(d)
         state = {index[id(p)]: dict(s) for p, s in self.state.items() if id(p) in index}
-        return {"state": state, "param_groups": groups}
+        return {"state": state, "param_groups": groups, "optimizer": type(self).__name__}
 
     def load_state_dict(self, state_dict: dict) -> None:
         params = self._params()
+        name = type(self).__name__
+        if not isinstance(state_dict, dict) or "param_groups" not in state_dict or "state" not in state_dict:
+            raise TypeError(f"{name}.load_state_dict: expected a dict with 'state' and 'param_groups' "
+                            f"(optimizer.state_dict()), got {type(state_dict).__name__}")
+        saved_cls = state_dict.get("optimizer")
         groups = state_dict["param_groups"]
+        missing = sorted(set(self.defaults) - _OPTIONAL_KEYS - set(groups[0] if groups else {}))
+        if (saved_cls is not None and saved_cls != name) or missing:
+            raise ValueError(
+                f"{name}.load_state_dict: the state was saved by {saved_cls or 'another optimiser'}, not {name} "
+                f"(hyper-parameters missing: {missing}); load it into a {saved_cls or 'matching optimiser'}"
+            )
         if len(groups) != len(self.param_groups) or any(
             len(a["params"]) != len(b["params"]) for a, b in zip(groups, self.param_groups)
         ):
@@ -118,6 +196,7 @@ class Optimizer:
                     g[k] = copy.deepcopy(v)
         self.state = {}
         self._flat = {}
+        self._home = {}
         for i, s in state_dict["state"].items():
             p = params[int(i)]
             b = backend_of(p.data)
@@ -126,6 +205,7 @@ class Optimizer:
     def to(self, target) -> "Optimizer":
         """Move the optimiser state to ``target`` (call after ``model.to(target)``)."""
         self._flat = {}
+        self._home = {}
         for s in self.state.values():
             for k, v in s.items():
                 if is_array(v):

@@ -1,29 +1,36 @@
 """Stochastic gradient descent with momentum, dampening, Nesterov and L2 weight decay."""
 from __future__ import annotations
 
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_flag, check_number, implementation_flags
 
 
 class SGD(Optimizer):
-    """PyTorch ``SGD``: g ← ∇ + λW; b ← μb + (1 − τ)g (b₁ = g); g ← g + μb (Nesterov) or b;
-    W ← W − ηg. With τ = 0 this is report 000's v ← μv − η(∇ + λW), W ← W + v, scaled by η."""
+    """PyTorch ``SGD`` (same positional order): g ← ±∇ + λW (− with ``maximize``);
+    b ← μb + (1 − τ)g (b₁ = g); g ← g + μb (Nesterov) or b; W ← W − ηg.
+    With τ = 0 this is report 000's v ← μv − η(∇ + λW), W ← W + v, scaled by η.
+    ``foreach``/``fused`` are accepted and ignored (xpnet always fuses a group into one flat update)."""
 
     def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
-                 nesterov: bool = False, weight_decay: float = 0.0):
+                 weight_decay: float = 0.0, nesterov: bool = False, *, maximize: bool = False, foreach=None,
+                 differentiable: bool = False, fused=None):
+        implementation_flags("SGD", foreach, fused, differentiable)
+        check_flag("SGD", "nesterov", nesterov)
         if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("nesterov: needs momentum > 0 and dampening = 0")
-        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, nesterov=nesterov,
-                                      weight_decay=weight_decay))
+            raise ValueError(f"SGD: nesterov=True needs momentum > 0 and dampening = 0, got momentum={momentum!r}, "
+                             f"dampening={dampening!r}")
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                                      nesterov=nesterov, maximize=maximize))
 
     def _check(self, group):
         super()._check(group)
-        if group["momentum"] < 0:
-            raise ValueError(f"momentum: expected >= 0, got {group['momentum']}")
-        if group["weight_decay"] < 0:
-            raise ValueError(f"weight_decay: expected >= 0, got {group['weight_decay']}")
+        check_number("SGD", "momentum", group["momentum"], 0.0)
+        check_number("SGD", "dampening", group["dampening"])
+        check_number("SGD", "weight_decay", group["weight_decay"], 0.0)
 
     def _update(self, p, g, group, state):
         wd, mu = group["weight_decay"], group["momentum"]
+        if group["maximize"]:
+            g = -g
         if wd:
             g = g + wd * p.data
         if mu:

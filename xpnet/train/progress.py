@@ -4,14 +4,15 @@
   (``12/150 |█▌      | 00:03<00:31 loss 0.512 acc 81.2% val 0.498 80.0% lr 1.0e-02``);
 - a Jupyter kernel: ``tqdm.auto`` (a widget when ipywidgets is installed);
 - anything else (CI logs, a pipe, ``!xpnet train`` in a notebook): one line per epoch on stdout,
-  flushed (``epoch 12/150 loss 0.5123 acc 81.2% | val loss 0.4981 acc 80.0% | lr 1.0e-02 0.08s``);
+  flushed (``epoch 12/150 loss 0.5123 acc 81.2% | val loss 0.4981 acc 80.0% | lr 0.01 0.08s``);
 - ``verbose=True``: the lines, also in a terminal; ``enabled=False`` (and not verbose): nothing.
 """
 from __future__ import annotations
 
+import shutil
 import sys
 
-BAR_FORMAT = "{n_fmt}/{total_fmt} |{bar:8}| {elapsed}<{remaining} {postfix}"
+BAR_FORMAT = "{n_fmt}/{total_fmt} |{bar:8}| {elapsed}<{remaining} {desc}"  # desc: the metrics
 
 
 def in_notebook() -> bool:
@@ -48,7 +49,8 @@ def short_metrics(logs: dict) -> str:
 
 
 def epoch_line(epoch: int, total: int, logs: dict) -> str:
-    """One line per epoch: ``epoch 12/150 loss 0.5123 acc 81.2% | val loss 0.4981 acc 80.0% | lr ... 0.08s``."""
+    """One line per epoch, at most 80 characters for the usual metrics:
+    ``epoch 12/150 loss 0.5123 acc 81.2% | val loss 0.4981 acc 80.0% | lr 0.003 0.08s``."""
     width = len(str(total))
     out = [f"epoch {epoch:>{width}}/{total}"]
     train = [f"loss {logs['loss']:.4f}"] if "loss" in logs else []
@@ -64,12 +66,12 @@ def epoch_line(epoch: int, total: int, logs: dict) -> str:
     extra = [f"{k} {v:.4g}" for k, v in logs.items() if k not in known and isinstance(v, (int, float))]
     if extra:
         out.append("| " + " ".join(extra))
-    tail = [f"lr {logs['lr']:.1e}"] if "lr" in logs else []
-    if "epoch_time" in logs:
-        tail.append(f"{logs['epoch_time']:.2f}s")
-    if tail:
-        out.append("| " + " ".join(tail))
-    return " ".join(out)
+    if "lr" in logs:
+        out.append(f"| lr {logs['lr']:.3g}")
+    line = " ".join(out)
+    if "epoch_time" in logs and len(line) + len(f" {logs['epoch_time']:.2f}s") <= 80:  # the time only if it fits
+        line += f" {logs['epoch_time']:.2f}s"
+    return line
 
 
 class EpochProgress:
@@ -99,12 +101,17 @@ class EpochProgress:
                 from tqdm import tqdm
             else:
                 from tqdm.auto import tqdm
-            self.bar = tqdm(total=self.total, initial=initial, unit="epoch", leave=True,
-                            bar_format=BAR_FORMAT if mode == "bar" else None)
+            # the line is at most 80 characters: never let tqdm cut it to a narrower (or unknown, 0) width
+            size = shutil.get_terminal_size((80, 24))
+            kw = dict(ncols=max(size.columns, 80), nrows=max(size.lines, 24), bar_format=BAR_FORMAT) if mode == "bar" else {}
+            self.bar = tqdm(total=self.total, initial=initial, unit="epoch", leave=True, **kw)
 
     def update(self, epoch: int, logs: dict) -> None:
         if self.bar is not None:
-            self.bar.set_postfix_str(short_metrics(logs), refresh=False)
+            if self.mode == "bar":
+                self.bar.set_description_str(short_metrics(logs), refresh=False)
+            else:
+                self.bar.set_postfix_str(short_metrics(logs), refresh=False)
             self.bar.update(1)
         elif self.mode == "lines":
             print(epoch_line(epoch + 1, self.total, logs), file=self.stream or sys.stdout, flush=True)

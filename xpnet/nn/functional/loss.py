@@ -20,136 +20,265 @@ def _check_reduction(reduction):
         raise ValueError(f"reduction: expected one of {_REDUCTIONS}, got {reduction!r}")
 
 
-def _target_distribution(xp, target, n_classes, dtype, label_smoothing, argname):
-    """The per-row class distribution q (N, C) for integer labels or probability targets."""
-    if xp.isdtype(target.dtype, "integral"):
-        _check_labels(xp, target, n_classes, argname)
-        q = one_hot(xp, target, n_classes, dtype)
-    elif xp.isdtype(target.dtype, "real floating"):
-        if target.ndim != 2 or target.shape[1] != n_classes:
-            raise ValueError(
-                f"{argname}: probability targets must have shape (N, {n_classes}), got {describe(target)}; "
-                "pass integer class labels of shape (N,) instead for hard labels"
-            )
-        q = target if target.dtype == dtype else xp.astype(target, dtype)
-    else:
-        raise TypeError(f"{argname}: expected integer labels or float probabilities, got {describe(target)}")
-    if label_smoothing:
-        q = q * (1.0 - label_smoothing) + label_smoothing / n_classes
-    return q
+def _legacy(owner, size_average, reduce):
+    if size_average is not None or reduce is not None:
+        raise NotImplementedError(f"{owner}: size_average and reduce are PyTorch's deprecated arguments and are not "
+                                  f"supported (got size_average={size_average!r}, reduce={reduce!r}); use "
+                                  "reduction='none'|'mean'|'sum'")
 
 
-def _check_labels(xp, target, n_classes, argname):
-    """Shape always; value range where the labels are in host memory (no device synchronisation)."""
+def _index_labels(xp, target):
+    """Integer labels in an index dtype (int64 unless int32/int64 already): uint8/int8/uint32 labels
+    would otherwise be read as masks or refused by some namespaces."""
+    if target.dtype == xp.int64 or target.dtype == xp.int32:
+        return target
+    return xp.astype(target, xp.int64)
+
+
+def _check_labels(xp, target, n_classes, argname, ignore_index):
+    """Shape always; value range where the labels are in host memory (no device synchronisation).
+    Returns whether rows must be masked for ``ignore_index`` (True when that is unknown without a
+    device read)."""
     if target.ndim != 1:
         raise ValueError(f"{argname}: integer labels must have shape (N,), got {describe(target)}")
-    if (xp is _HOST_NS[0] or on_host(target)) and target.shape[0] > 0:
-        lo, hi = label_range(xp, target)
-        if lo < 0 or hi >= n_classes:
-            raise ValueError(f"{argname}: labels must lie in 0..{n_classes - 1}, got values in {lo}..{hi}")
+    if not ((xp is _HOST_NS[0] or on_host(target)) and target.shape[0] > 0):
+        return True
+    lo, hi = label_range(xp, target)
+    masked = lo <= ignore_index <= hi
+    if masked and not 0 <= ignore_index < n_classes:
+        valid = target[target != ignore_index]
+        if valid.shape[0] == 0:
+            return True
+        lo, hi = label_range(xp, valid)
+    if lo < 0 or hi >= n_classes:
+        raise ValueError(f"{argname}: labels must lie in 0..{n_classes - 1} (or equal ignore_index={ignore_index}), "
+                         f"got values in {lo}..{hi}")
+    return masked
+
+
+def _class_coefficients(xp, target, weight, valid, c, dtype):
+    """w_y per row (0 where ignored) for integer labels."""
+    safe = target if valid is None else xp.where(valid, target, xp.zeros_like(target))
+    wy = None if weight is None else xp.take(weight, safe, axis=0)
+    if valid is not None:
+        v = xp.astype(valid, dtype)
+        wy = v if wy is None else wy * v
+    return safe, wy
 
 
 class CrossEntropyFn(Function):
-    """Softmax cross-entropy in one node: ℓᵢ = −Σ_c qᵢc log softmax(zᵢ)_c, with q the (smoothed)
-    target distribution; ∂ℓᵢ/∂zᵢ = softmax(zᵢ)·Σ_c qᵢc − qᵢ (= p − q for distributions).
-    Integer labels take the picked log-probability (``take_along_axis``) instead of forming q:
-    ℓᵢ = −(1 − ε) log pᵢ,yᵢ − (ε/C) Σ_c log pᵢc."""
+    """Softmax cross-entropy in one node (PyTorch ``F.cross_entropy`` semantics).
+
+    Integer labels y (ignored rows: y = ignore_index) with class weights w (1 if None):
+    ℓᵢ = −(1 − ε) w_yᵢ log pᵢ,yᵢ − (ε/C) Σ_c w_c log pᵢc, 'mean' = Σℓᵢ / Σᵢ w_yᵢ (non-ignored rows).
+    Probability targets q: ℓᵢ = −Σ_c w_c q̃ᵢc log pᵢc, q̃ = (1 − ε)q + ε/C, 'mean' = Σℓᵢ / N.
+    Gradients: with aᵢc the coefficient of log pᵢc, ∂ℓᵢ/∂zᵢ = pᵢ Σ_c aᵢc − aᵢ; ∂ℓᵢ/∂qᵢc = −(1 − ε) w_c log pᵢc."""
 
     @staticmethod
-    def forward(ctx, logits, target, label_smoothing, reduction):
+    def forward(ctx, logits, target, weight, label_smoothing, reduction, ignore_index):
         xp = ctx.xp
         n, c = logits.shape
+        eps = label_smoothing
         logp = _log_softmax(xp, logits, 1)
-        ctx.reduction, ctx.smoothing = reduction, label_smoothing
+        ctx.reduction, ctx.smoothing = reduction, eps
         if is_integral(xp, target.dtype):
-            _check_labels(xp, target, c, "target")
-            losses = -pick(xp, logp, target)
-            if label_smoothing:
-                losses = losses * (1.0 - label_smoothing) - (label_smoothing / c) * xp.sum(logp, axis=1)
-            ctx.save_for_backward(logp, target)
+            target = _index_labels(xp, target)
+            masked = _check_labels(xp, target, c, "target", ignore_index)
+            valid = (target != ignore_index) if masked else None
+            safe, wy = _class_coefficients(xp, target, weight, valid, c, logits.dtype)
+            losses = -pick(xp, logp, safe)
+            if wy is not None:
+                losses = losses * wy
+            if eps:
+                wl = logp if weight is None else logp * weight
+                smooth = xp.sum(wl, axis=1)
+                if valid is not None:
+                    smooth = smooth * xp.astype(valid, logits.dtype)
+                losses = losses * (1.0 - eps) - (eps / c) * smooth
+            den = n if wy is None else xp.sum(wy)
+            ctx.validf = None if valid is None else xp.expand_dims(xp.astype(valid, logits.dtype), axis=1)
+            ctx.save_for_backward(logp, safe, weight, wy)
+            ctx.kind = "int"
         else:
-            q = _target_distribution(xp, target, c, logits.dtype, label_smoothing, "target")
-            losses = -xp.sum(q * logp, axis=1)
-            ctx.save_for_backward(logp, q)
+            if target.shape != logits.shape:
+                raise ValueError(f"target: probability targets must have shape {tuple(logits.shape)}, got "
+                                 f"{describe(target)}; pass integer class labels instead for hard labels")
+            q = target if target.dtype == logits.dtype else xp.astype(target, logits.dtype)
+            if eps:
+                q = q * (1.0 - eps) + eps / c
+            a = q if weight is None else q * weight
+            losses = -xp.sum(a * logp, axis=1)
+            den = n
+            ctx.save_for_backward(logp, a, weight, None)
+            ctx.kind = "prob"
+        ctx.den = den
         if reduction == "none":
             return losses
         total = xp.sum(losses)
-        return total / n if reduction == "mean" else total
+        return total / den if reduction == "mean" else total
 
     @staticmethod
     def backward(ctx, g):
         xp = ctx.xp
-        logp, t = ctx.saved_tensors
+        logp, t, weight, wy = ctx.saved_tensors
         p = xp.exp(logp)
-        if is_integral(xp, t.dtype):
-            q = one_hot(xp, t, logp.shape[1], logp.dtype)
-            eps = ctx.smoothing
+        c = logp.shape[1]
+        eps = ctx.smoothing
+        if ctx.kind == "int":
+            a = one_hot(xp, t, c, logp.dtype)
+            if wy is not None:
+                a = a * xp.expand_dims(wy, axis=1)
             if eps:
-                q = q * (1.0 - eps) + eps / logp.shape[1]
-            dz = p - q
+                smooth = (eps / c) * (xp.ones_like(a) if weight is None else xp.broadcast_to(weight, a.shape))
+                if ctx.validf is not None:  # ignored rows get no smoothing term either
+                    smooth = smooth * ctx.validf
+                a = a * (1.0 - eps) + smooth
+            # rows of a sum to 1 without class weights or ignored rows: the softmax gradient p − a
+            dz = p - a if weight is None and wy is None else p * xp.sum(a, axis=1, keepdims=True) - a
+            dq = None
         else:
-            dz = p * xp.sum(t, axis=1, keepdims=True) - t
+            a = t
+            dz = p * xp.sum(a, axis=1, keepdims=True) - a
+            dq = None
+            if ctx.needs_input_grad[1]:
+                dq = -(1.0 - eps) * (logp if weight is None else logp * weight)
         if ctx.reduction == "none":
-            return dz * xp.expand_dims(g, axis=1), None, None, None
-        dz *= g / logp.shape[0] if ctx.reduction == "mean" else g
-        return dz, None, None, None
+            ge = xp.expand_dims(g, axis=1)
+            return dz * ge, (None if dq is None else dq * ge), None, None, None, None
+        scale = g / ctx.den if ctx.reduction == "mean" else g
+        return dz * scale, (None if dq is None else dq * scale), None, None, None, None
 
 
-def _check_logits(x, name):
-    if x.ndim != 2:
-        raise ValueError(f"{name}: expected logits of shape (N, C), got {describe(x.data)}")
-    return x
-
-
-def _raw_target(target, input):
+def _raw_target(target, input, owner):
     data = target.data if isinstance(target, Tensor) else target
-    if data.shape[0] != input.shape[0]:
-        raise ValueError(f"target: expected {input.shape[0]} rows to match input, got {describe(data)}")
+    if not hasattr(data, "shape"):
+        raise TypeError(f"{owner}: target must be an array or Tensor of labels, got {type(target).__name__}")
     if type(data) is not type(input.data):
         from ...backend import mismatch
 
-        raise mismatch("loss", input.data, data)
+        raise mismatch(owner, input.data, data)
     return data
 
 
-def cross_entropy(input, target, label_smoothing: float = 0.0, reduction: str = "mean"):
-    """Cross-entropy of logits ``input`` (N, C) against integer labels (N,) or probabilities (N, C)."""
+def _flatten_classes(input, target, owner):
+    """(N, C, d1..dk) input and (N, d1..dk) labels / (N, C, d1..dk) probabilities → rows (M, C),
+    unbatched (C,) → (1, C). Returns input2d, target2d, the shape of per-element losses."""
+    data = _raw_target(target, input, owner)
+    tgt = target if isinstance(target, Tensor) else Tensor(data)
+    integral = is_integral(input._xp, data.dtype)
+    if input.ndim == 1:
+        want = () if integral else tuple(input.shape)
+        if tuple(data.shape) != want:
+            raise ValueError(f"target: for an unbatched input of shape {tuple(input.shape)} expected target shape "
+                             f"{want}, got {describe(data)}")
+        return input.reshape(1, input.shape[0]), tgt.reshape((1,) + want), ()
+    if input.ndim < 1:
+        raise ValueError(f"input: expected logits of shape (N, C) or (N, C, d1, ...), got {describe(input.data)}")
+    n, c = input.shape[0], input.shape[1]
+    spatial = tuple(input.shape[2:])
+    want = (n,) + spatial if integral else tuple(input.shape)
+    if tuple(data.shape) != want:
+        if data.ndim >= 1 and data.shape[0] != n:
+            raise ValueError(f"target: expected {n} rows to match input, got {describe(data)}")
+        if not integral:
+            raise ValueError(f"target: probability targets must have shape {want} (the input's), got "
+                             f"{describe(data)}; pass integer class labels of shape {(n,) + spatial} for hard labels")
+        raise ValueError(f"target: expected class labels of shape {want} for input {tuple(input.shape)}, got "
+                         f"{describe(data)}")
+    if not spatial:
+        return input, tgt, (n,)
+    k = len(spatial)
+    perm = (0,) + tuple(range(2, 2 + k)) + (1,)
+    rows = input.transpose(perm).reshape(-1, c)
+    tflat = tgt.reshape(-1) if integral else tgt.transpose(perm).reshape(-1, c)
+    return rows, tflat, (n,) + spatial
+
+
+def _class_weight(weight, input, owner):
+    if weight is None:
+        return None
+    data = weight.data if isinstance(weight, Tensor) else weight
+    c = input.shape[1] if input.ndim > 1 else input.shape[0]
+    if not hasattr(data, "shape") or tuple(data.shape) != (c,):
+        raise ValueError(f"{owner}: weight must be a 1-D array of {c} class weights, got "
+                         f"{describe(data) if hasattr(data, 'shape') else repr(weight)}")
+    if type(data) is not type(input.data):
+        from ...backend import mismatch
+
+        raise mismatch(owner, input.data, data)
+    return data if data.dtype == input.dtype else input._xp.astype(data, input.dtype)
+
+
+def _check_common(owner, reduction, ignore_index):
     _check_reduction(reduction)
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"label_smoothing: expected a value in [0, 1], got {label_smoothing}")
-    input = _check_logits(as_tensor(input), "input")
-    return CrossEntropyFn.apply(input, _raw_target(target, input), float(label_smoothing), reduction)
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
+        raise TypeError(f"{owner}: ignore_index must be an int, got {ignore_index!r}")
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
+                  reduction: str = "mean", label_smoothing: float = 0.0):
+    """PyTorch ``F.cross_entropy``: logits (N, C), (N, C, d1, ...) or unbatched (C,) against integer
+    labels ((N,), (N, d1, ...), ()) or class probabilities of the input's shape; class ``weight``,
+    ``ignore_index``, ``label_smoothing``."""
+    _legacy("cross_entropy", size_average, reduce)
+    _check_common("cross_entropy", reduction, ignore_index)
+    if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float)) or not (
+            0.0 <= label_smoothing <= 1.0):
+        raise ValueError(f"label_smoothing: expected a number in [0, 1], got {label_smoothing!r}")
+    input = as_tensor(input)
+    w = _class_weight(weight, input, "cross_entropy")
+    rows, tgt, shape = _flatten_classes(input, target, "cross_entropy")
+    out = CrossEntropyFn.apply(rows, tgt, w, float(label_smoothing), reduction, ignore_index)
+    return out.reshape(shape) if reduction == "none" and tuple(out.shape) != shape else out
 
 
 class NLLFn(Function):
-    """ℓᵢ = −logpᵢ[yᵢ]; ∂ℓᵢ/∂logpᵢ = −onehot(yᵢ)."""
+    """ℓᵢ = −w_yᵢ logpᵢ[yᵢ] (0 for ignored rows), 'mean' = Σℓᵢ / Σ w_yᵢ; ∂ℓᵢ/∂logpᵢ = −w_yᵢ onehot(yᵢ)."""
 
     @staticmethod
-    def forward(ctx, logp, target, reduction):
+    def forward(ctx, logp, target, weight, reduction, ignore_index):
         xp = ctx.xp
-        q = _target_distribution(xp, target, logp.shape[1], logp.dtype, 0.0, "target")
-        ctx.save_for_backward(q)
-        ctx.reduction = reduction
-        losses = -xp.sum(q * logp, axis=1)
+        n, c = logp.shape
+        target = _index_labels(xp, target)
+        masked = _check_labels(xp, target, c, "target", ignore_index)
+        valid = (target != ignore_index) if masked else None
+        safe, wy = _class_coefficients(xp, target, weight, valid, c, logp.dtype)
+        losses = -pick(xp, logp, safe)
+        if wy is not None:
+            losses = losses * wy
+        ctx.save_for_backward(safe, wy)
+        ctx.reduction, ctx.c, ctx.den = reduction, c, (n if wy is None else xp.sum(wy))
         if reduction == "none":
             return losses
         total = xp.sum(losses)
-        return total / logp.shape[0] if reduction == "mean" else total
+        return total / ctx.den if reduction == "mean" else total
 
     @staticmethod
     def backward(ctx, g):
-        (q,) = ctx.saved_tensors
+        xp = ctx.xp
+        safe, wy = ctx.saved_tensors
+        d = -one_hot(xp, safe, ctx.c, g.dtype)
+        if wy is not None:
+            d = d * xp.expand_dims(wy, axis=1)
         if ctx.reduction == "none":
-            return -q * ctx.xp.expand_dims(g, axis=1), None, None
-        scale = g / q.shape[0] if ctx.reduction == "mean" else g
-        return -q * scale, None, None
+            return d * xp.expand_dims(g, axis=1), None, None, None, None
+        return d * (g / ctx.den if ctx.reduction == "mean" else g), None, None, None, None
 
 
-def nll_loss(input, target, reduction: str = "mean"):
-    """Negative log-likelihood of log-probabilities ``input`` (N, C) at integer labels (N,)."""
-    _check_reduction(reduction)
-    input = _check_logits(as_tensor(input), "input")
-    return NLLFn.apply(input, _raw_target(target, input), reduction)
+def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
+             reduction: str = "mean"):
+    """PyTorch ``F.nll_loss``: log-probabilities (N, C), (N, C, d1, ...) or (C,) at integer labels, with
+    class ``weight`` and ``ignore_index``."""
+    _legacy("nll_loss", size_average, reduce)
+    _check_common("nll_loss", reduction, ignore_index)
+    input = as_tensor(input)
+    w = _class_weight(weight, input, "nll_loss")
+    data = _raw_target(target, input, "nll_loss")
+    if not is_integral(input._xp, data.dtype):
+        raise TypeError(f"target: nll_loss expects integer class labels, got {describe(data)}")
+    rows, tgt, shape = _flatten_classes(input, target, "nll_loss")
+    out = NLLFn.apply(rows, tgt.data if isinstance(tgt, Tensor) else tgt, w, reduction, ignore_index)
+    return out.reshape(shape) if reduction == "none" and tuple(out.shape) != shape else out
 
 
 class MSEFn(Function):
@@ -174,8 +303,9 @@ class MSEFn(Function):
         return gd, -gd, None
 
 
-def mse_loss(input, target, reduction: str = "mean"):
+def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "mean"):
     """Mean squared error between ``input`` and ``target`` of the same shape."""
+    _legacy("mse_loss", size_average, reduce)
     _check_reduction(reduction)
     input = as_tensor(input)
     target = input._coerce(target, "mse_loss") if not isinstance(target, Tensor) else target

@@ -7,10 +7,11 @@ from .linear import Linear
 from .loss import CrossEntropyLoss, MSELoss, NLLLoss
 from .module import Module
 from .normalization import BatchNorm1d, LayerNorm
-from .sequence import RNN, MultiheadAttention
+from .recurrent import GRU, LSTM, RNN
+from .sequence import MultiheadAttention
 
 __all__ = [
-    "AvgPool2d", "BatchNorm1d", "Conv1d", "Conv2d", "CrossEntropyLoss", "Dropout", "Embedding", "Flatten", "GELU",
+    "AvgPool2d", "BatchNorm1d", "GRU", "LSTM", "Conv1d", "Conv2d", "CrossEntropyLoss", "Dropout", "Embedding", "Flatten", "GELU",
     "Identity", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "MaxPool1d", "MaxPool2d", "Module",
     "MultiheadAttention", "NLLLoss", "RNN", "ReLU", "Residual", "Sequential", "Sigmoid", "Softmax", "Tanh",
 ]

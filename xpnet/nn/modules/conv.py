@@ -7,71 +7,153 @@ from ...backend import describe, on_host
 from ...backend.special import is_integral, label_range
 from .. import init as _init
 from ..functional import conv as C
-from .linear import empty_parameter
+from .linear import check_bool, check_device, empty_parameter, positive_int
 from .module import Module
 
 
+_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
 class _ConvNd(Module):
-    def __init__(self, in_channels, out_channels, kernel, stride, padding, bias):
+    def __init__(self, name, nd, in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                 padding_mode, device, dtype):
         super().__init__()
-        self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride, self.padding = kernel, stride, padding
-        self.weight = empty_parameter((out_channels, in_channels) + kernel)
-        self.bias = empty_parameter((out_channels,)) if bias else None
+        tup = C._pair if nd == 2 else (lambda v, n="kernel_size": (C._single(v, n),))
+        positive_int(name, "in_channels", in_channels)
+        positive_int(name, "out_channels", out_channels)
+        positive_int(name, "groups", groups)
+        check_bool(name, "bias", bias)
+        check_device(name, device)
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"{name}: in_channels ({in_channels}) and out_channels ({out_channels}) must both be "
+                             f"divisible by groups ({groups})")
+        if padding_mode not in _PADDING_MODES:
+            raise ValueError(f"{name}: padding_mode must be one of {_PADDING_MODES}, got {padding_mode!r}")
+        kernel, stride, dilation = tup(kernel_size), tup(stride, "stride"), tup(dilation, "dilation")
+        for nm, v in (("kernel_size", kernel), ("stride", stride), ("dilation", dilation)):
+            if any(isinstance(i, bool) or not isinstance(i, int) or i <= 0 for i in v):
+                raise ValueError(f"{name}: {nm} must be positive ints, got {v!r}")
+        if isinstance(padding, str):
+            if padding not in ("same", "valid"):
+                raise ValueError(f"{name}: padding must be an int, a tuple, 'same' or 'valid', got {padding!r}")
+            if padding == "same" and any(s != 1 for s in stride):
+                raise ValueError(f"{name}: padding='same' is not supported for strided convolutions "
+                                 f"(stride={stride}); use stride=1 or an explicit padding")
+        else:
+            padding = tup(padding, "padding")
+            if any(isinstance(i, bool) or not isinstance(i, int) or i < 0 for i in padding):
+                raise ValueError(f"{name}: padding must be non-negative ints, got {padding!r}")
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size, self.stride, self.padding, self.dilation = kernel, stride, padding, dilation
+        self.padding_mode = padding_mode
+        self.weight = empty_parameter((out_channels, in_channels // groups) + kernel, dtype, name)
+        self.bias = empty_parameter((out_channels,), dtype, name) if bias else None
         self.reset_parameters()
 
+    def _fn_args(self):
+        one = len(self.kernel_size) == 1
+        pick = (lambda v: v if isinstance(v, str) else v[0]) if one else (lambda v: v)
+        return dict(stride=pick(self.stride), padding=pick(self.padding), dilation=pick(self.dilation),
+                    groups=self.groups, padding_mode=self.padding_mode)
+
     def reset_parameters(self):
-        """PyTorch's default: kaiming_uniform(a=√5) weights, bias U(±1/√fan_in)."""
+        """PyTorch's default: kaiming_uniform(a=√5) weights, bias U(±1/√fan_in), fan_in = C/groups·∏k."""
         _init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if self.bias is not None:
-            bound = 1.0 / math.sqrt(self.in_channels * math.prod(self.kernel_size))
+            bound = 1.0 / math.sqrt(self.in_channels // self.groups * math.prod(self.kernel_size))
             _init.uniform_(self.bias, -bound, bound)
 
     def extra_repr(self):
-        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
-                f"padding={self.padding}, bias={self.bias is not None}")
+        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
+             f"padding={self.padding}")
+        if any(d != 1 for d in self.dilation):
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode!r}"
+        return s + f", bias={self.bias is not None}"
 
 
 class Conv2d(_ConvNd):
-    """2-D cross-correlation over (N, C, H, W) with ``stride`` and zero ``padding``."""
+    """2-D cross-correlation over (N, C, H, W) or (C, H, W) (PyTorch ``nn.Conv2d``, same positional
+    order): ``stride``, ``padding`` (int, pair, 'same', 'valid'), ``dilation``, ``groups``,
+    ``padding_mode`` zeros/reflect/replicate/circular."""
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True):
-        super().__init__(in_channels, out_channels, C._pair(kernel_size), C._pair(stride), C._pair(padding), bias)
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
+                 padding_mode="zeros", device=None, dtype=None):
+        super().__init__("Conv2d", 2, in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         padding_mode, device, dtype)
 
     def forward(self, x):
-        return C.conv2d(x, self.weight, self.bias, self.stride, self.padding)
+        return C.conv2d(x, self.weight, self.bias, **self._fn_args())
 
 
 class Conv1d(_ConvNd):
-    """1-D cross-correlation over (N, C, L)."""
+    """1-D cross-correlation over (N, C, L) or (C, L) (PyTorch ``nn.Conv1d``, same options)."""
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True):
-        super().__init__(in_channels, out_channels, (kernel_size,), stride, padding, bias)
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
+                 padding_mode="zeros", device=None, dtype=None):
+        super().__init__("Conv1d", 1, in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         padding_mode, device, dtype)
 
     def forward(self, x):
-        return C.conv1d(x, self.weight, self.bias, self.stride, self.padding)
+        return C.conv1d(x, self.weight, self.bias, **self._fn_args())
 
 
 class MaxPool2d(Module):
-    def __init__(self, kernel_size, stride=None, padding=0):
+    """Max over windows (PyTorch ``nn.MaxPool2d``): padding (≤ kernel/2, −inf), dilation, ceil_mode,
+    return_indices (flat index into each input plane)."""
+
+    _fn = staticmethod(C.max_pool2d)
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
         super().__init__()
+        name = type(self).__name__
+        check_bool(name, "return_indices", return_indices)
+        check_bool(name, "ceil_mode", ceil_mode)
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
+        k, p = C._pair(kernel_size), C._pair(padding, "padding")
+        if p[0] > k[0] // 2 or p[1] > k[1] // 2:
+            raise ValueError(f"{name}: padding must be at most half the kernel size, got padding={padding} for "
+                             f"kernel_size={kernel_size}")
 
     def forward(self, x):
-        return C.max_pool2d(x, self.kernel_size, self.stride, self.padding)
+        return self._fn(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+                        self.return_indices)
 
     def extra_repr(self):
-        return f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, padding={self.padding}"
-
-
-class AvgPool2d(MaxPool2d):
-    def forward(self, x):
-        return C.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
+        return (f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
 
 
 class MaxPool1d(MaxPool2d):
+    _fn = staticmethod(C.max_pool1d)
+
+
+class AvgPool2d(Module):
+    """Mean over windows (PyTorch ``nn.AvgPool2d``): padding, ceil_mode, count_include_pad,
+    divisor_override."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+                 divisor_override=None):
+        super().__init__()
+        check_bool("AvgPool2d", "ceil_mode", ceil_mode)
+        check_bool("AvgPool2d", "count_include_pad", count_include_pad)
+        k, p = C._pair(kernel_size), C._pair(padding, "padding")
+        if p[0] > k[0] // 2 or p[1] > k[1] // 2:
+            raise ValueError(f"AvgPool2d: padding must be at most half the kernel size, got padding={padding} for "
+                             f"kernel_size={kernel_size}")
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.ceil_mode, self.count_include_pad, self.divisor_override = ceil_mode, count_include_pad, divisor_override
+
     def forward(self, x):
-        return C.max_pool1d(x, self.kernel_size, self.stride, self.padding)
+        return C.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
+                            self.divisor_override)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, padding={self.padding}"
 
 
 class Embedding(Module):

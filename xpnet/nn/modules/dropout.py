@@ -8,23 +8,32 @@ from .module import Module
 
 
 class Dropout(Module):
-    """Inverted dropout with probability ``p`` in training; identity in eval."""
+    """Inverted dropout with probability ``p`` in training; identity in eval. ``generator``: an
+    ``xn.Generator`` for the masks (default: this thread's stream of the backend)."""
 
-    def __init__(self, p: float = 0.5):
+    def __init__(self, p: float = 0.5, generator=None):
         super().__init__()
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"p: dropout probability must be in [0, 1], got {p}")
         self.p = float(p)
+        if generator is not None and not hasattr(generator, "native"):
+            raise TypeError(f"Dropout: generator: expected an xn.Generator or None, got {type(generator).__name__}")
+        self.generator = generator
 
     def forward(self, x):
         if not self.training or self.p == 0.0:
             return x
-        return DropoutFn.apply(x, F.dropout_mask(x, self.p))
+        return DropoutFn.apply(x, self._mask(x))
 
     def _stage(self):
         if not self.training or self.p == 0.0:
             return None
-        return Stage(DropoutFn, (), lambda data: (F.dropout_mask(data, self.p),))
+        return Stage(DropoutFn, (), lambda data: (self._mask(data),))
+
+    def _mask(self, x):
+        if self.generator is None:
+            return F.dropout_mask(x, self.p)
+        return F.dropout_mask(x, self.p, self.generator)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

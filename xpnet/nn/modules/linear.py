@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from ...backend import get_backend, resolve_dtype
+from ...backend import BackendMismatchError, backend_of, describe, get_backend, resolve_dtype
 from .. import init as _init
 from ..functional.chain import Stage
 from ..functional.linear import LinearFn
@@ -11,10 +11,42 @@ from ..parameter import Parameter
 from .module import Module
 
 
-def empty_parameter(shape, dtype=None) -> Parameter:
+def check_device(owner, device):
+    """PyTorch's ``device=`` factory argument: None (the active backend's device) or that same device."""
+    if device is None:
+        return
+    b = get_backend()
+    if str(device) != str(b.device) and not (b.device is None and str(device) == "cpu"):
+        raise NotImplementedError(
+            f"{owner}: device={device!r} differs from the active backend's device {b.device!r}; build the layer "
+            "inside xn.use_backend(...) for that device, or call model.to(device) afterwards")
+
+
+def float_dtype(owner, dtype):
+    """The namespace dtype for ``dtype``, which must be a real floating type (parameters are trained)."""
+    b = get_backend()
+    dt = resolve_dtype(b.xp, dtype)
+    if not b.xp.isdtype(dt, "real floating"):
+        raise TypeError(f"{owner}: dtype must be a floating-point type (float32 or float64), got {dtype!r}")
+    return dt
+
+
+def empty_parameter(shape, dtype=None, owner="layer") -> Parameter:
     """An uninitialised Parameter of ``shape`` on the active backend and default float dtype."""
     b = get_backend()
-    return Parameter(b.xp.empty(tuple(shape), dtype=resolve_dtype(b.xp, dtype), device=b.device))
+    return Parameter(b.xp.empty(tuple(shape), dtype=float_dtype(owner, dtype), device=b.device))
+
+
+def positive_int(owner, name, v, allow_zero=False):
+    if isinstance(v, bool) or not isinstance(v, int) or v < 0 or (v == 0 and not allow_zero):
+        raise ValueError(f"{owner}: {name} must be a {'non-negative' if allow_zero else 'positive'} int, got {v!r}")
+    return v
+
+
+def check_bool(owner, name, v):
+    if not isinstance(v, bool):
+        raise TypeError(f"{owner}: {name} must be True or False, got {v!r} ({type(v).__name__})")
+    return v
 
 
 class Linear(Module):
@@ -22,15 +54,17 @@ class Linear(Module):
     with a = √5). ``init="xavier_normal"`` (any name of ``xn.nn.init``) initialises W that way and b
     to zero."""
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, init=None, dtype=None):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, device=None, dtype=None, *, init=None):
         super().__init__()
         for name, v in (("in_features", in_features), ("out_features", out_features)):
-            if not isinstance(v, int) or v <= 0:
-                raise ValueError(f"{name}: expected a positive int, got {v!r}")
+            if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+                raise ValueError(f"Linear: {name} must be a positive int, got {v!r}")
+        check_bool("Linear", "bias", bias)
+        check_device("Linear", device)
         self.in_features, self.out_features = in_features, out_features
         self.init = init
-        self.weight = empty_parameter((out_features, in_features), dtype)
-        self.bias = empty_parameter((out_features,), dtype) if bias else None
+        self.weight = empty_parameter((out_features, in_features), dtype, "Linear")
+        self.bias = empty_parameter((out_features,), dtype, "Linear") if bias else None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -58,6 +92,14 @@ class Linear(Module):
                 f"Linear({self.in_features}, {self.out_features}): input has {data.shape[-1]} features "
                 f"(shape {tuple(data.shape)}), expected {self.in_features}"
             )
+        if type(data) is not type(w) or getattr(data, "device", None) != getattr(w, "device", None):
+            bx, bw = backend_of(data), backend_of(w)
+            if (bx.name, str(bx.device)) != (bw.name, str(bw.device)):
+                raise BackendMismatchError(
+                    f"Linear: the input is on backend {describe(data)} but the model's weight is on "
+                    f"{describe(w)}: the backends differ; move the input with xn.to_device(x, "
+                    f"{bw.name!r}) (or the model with model.to(...)) first"
+                )
         if data.dtype != w.dtype:
             raise TypeError(
                 f"Linear: input dtype {data.dtype} differs from weight dtype {w.dtype}; "
