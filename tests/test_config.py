@@ -14,7 +14,7 @@ from xpnet import config as C
     ({"train": {"epochs": True}}, "train.epochs: expected an integer, got True (bool)"),
     ({"train": {"shuffle": 1}}, "train.shuffle: expected true or false, got 1 (int)"),
     ({"model": {"hidden": [64, "a"]}}, "model.hidden: expected a list of integers"),
-    ({"train": {"optimizer": "rmsprop"}}, "train.optimizer: expected one of sgd, adam, adamw; got 'rmsprop'"),
+    ({"train": {"optimizer": "lbfgs"}}, "train.optimizer: expected one of sgd, adam, adamw, nadam, rmsprop, adagrad; got 'lbfgs'"),
     ({"data": {"validation_split": 1.5}}, "data.validation_split: expected a value < 1"),
     ({"train": {"betas": [0.9]}}, "train.betas: expected 2 values"),
     ({"train": {"backend": "tensorflow"}}, "train.backend: expected one of auto, numpy"),
@@ -89,7 +89,8 @@ def test_builders_use_tables_of_names():
     assert m.num_parameters() > 0 and C.build_model("baseline", 40, 10).num_parameters() == 15_210
     names = [type(x).__name__ for x in m.modules()]
     assert "BatchNorm1d" in names and "GELU" in names and "Residual" in names and "Dropout" in names
-    for name, cls in (("sgd", "SGD"), ("adam", "Adam"), ("adamw", "AdamW")):
+    for name, cls in (("sgd", "SGD"), ("adam", "Adam"), ("adamw", "AdamW"), ("nadam", "NAdam"), ("rmsprop", "RMSprop"),
+                      ("adagrad", "Adagrad")):
         t = C.load_config({"train": {"optimizer": name, "momentum": 0.9}})["train"]
         assert type(C.build_optimizer(m.parameters(), t)).__name__ == cls
     opt = C.build_optimizer(m.parameters(), C.DEFAULTS["train"])

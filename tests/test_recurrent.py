@@ -15,6 +15,7 @@ CASES = {
     "3layer_dropout1": dict(num_layers=3, dropout=1.0),  # p = 1: deterministic (all zeros) in both
     "bidir_unbatched": dict(bidirectional=True, unbatched=True),
     "with_hx": dict(num_layers=2, hx=True),
+    "lstm_proj_bidir": dict(num_layers=2, bidirectional=True, proj_size=2),
 }
 
 
@@ -39,6 +40,8 @@ def _states(kind, out):
 @pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
 def test_recurrent_parity_with_pytorch(backend, float64, kind, case):
     kw = CASES[case]
+    if "proj_size" in kw and kind != "LSTM":
+        pytest.skip("proj_size is an LSTM option")
     ours, ref = _pair(kind, kw)
     ours.train(), ref.train()
     shape = (5, 3) if kw.get("unbatched") else ((2, 5, 3) if kw.get("batch_first") else (5, 2, 3))
@@ -101,6 +104,6 @@ def test_recurrent_rejects_mixed_precision(backend):
         layer(xn.asarray(np.zeros((2, 1, 3), "float32")))
 
 
-def test_lstm_proj_size_is_refused_clearly():
-    with pytest.raises(NotImplementedError, match="proj_size=2"):
-        nn.LSTM(3, 4, proj_size=2)
+def test_lstm_proj_size_must_be_smaller_than_hidden():
+    with pytest.raises(ValueError, match="proj_size must be smaller than hidden_size, got proj_size=4"):
+        nn.LSTM(3, 4, proj_size=4)

@@ -10,8 +10,9 @@ launch-bound, so this count predicts GPU time more steadily than any CPU timing 
   kernel launch; split into forward (model and loss), backward (``zero_grad`` + ``backward``) and
   optimiser (``step``).
 - PyTorch: ``torch.profiler`` on the same workload (CPU), optimisers with ``foreach=True`` (the
-  CUDA default); each leaf ``aten::`` operator counts once, except view and allocation-only
-  operators (the list :data:`TORCH_NO_KERNEL`), split by ``record_function`` regions.
+  CUDA default); each top-most ``aten::`` operator counts once, except views and allocations
+  (:data:`TORCH_NO_KERNEL`) and dispatch-only wrappers (:data:`TORCH_WRAPPERS`), split by
+  ``record_function`` regions.
 
 The steps counted are steady-state: two warm-up steps first (flat optimiser buffers, caches).
 """
@@ -187,8 +188,11 @@ def markdown(counts, command="xpnet bench --count-ops") -> str:
              f"Command: `{command}`. A device operation launches at least one kernel (or copies memory); views "
              "are not counted. xpnet: its cupy code path run on the CuPy stand-in "
              "(`xpnet/bench/cupy_standin`, host memory, every device call counted). PyTorch: eager, `foreach` "
-             "optimisers (the CUDA default), leaf `aten::` operators from `torch.profiler` minus views and "
-             "allocation-only operators. Steady state (after two warm-up steps), one step of one batch.", "",
+             "optimisers (the CUDA default), from `torch.profiler` on the CPU: each top-most `aten::` operator that "
+             "is not a view, an allocation or a dispatch-only wrapper counts once (`aten::_foreach_*` once, as one "
+             "multi-tensor launch on CUDA). CPU dispatch differs a little from CUDA's (dropout is two operators "
+             "here, one fused kernel there), so the PyTorch column approximates its CUDA launch count. Steady "
+             "state (after two warm-up steps), one step of one batch.", "",
              "| workload | batch | xpnet cupy: forward | backward | optimiser | **total** | PyTorch eager: forward "
              "| backward | optimiser | **total** | xpnet ÷ PyTorch |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]

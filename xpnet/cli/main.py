@@ -142,8 +142,11 @@ def main(argv=None) -> int:
         print(f"xpnet {args.command}: error: {msg}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"\nxpnet {args.command}: interrupted", file=sys.stderr)
+        print(f"xpnet {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `xpnet train | head`: the reader left
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """``xpnet train``: command-line options → config overrides → :func:`xpnet.config.run_training`."""
 from __future__ import annotations
 
+import json
 import pathlib
+import sys
 
 from ..config import apply_overrides, load_config, run_training
 from ..config.run import new_run_dir
@@ -27,11 +29,20 @@ def run(args) -> int:
             raise ValueError("--resume: the run folder holds its config; leave out --config")
         extra = None
         if args.epochs is not None or args.set:
-            base = load_config(__import__("json").loads((pathlib.Path(args.resume) / "config.json").read_text()))
+            saved = pathlib.Path(args.resume) / "config.json"
+            if not saved.is_file():
+                raise FileNotFoundError(f"--resume: {args.resume} is not a run folder (no config.json)")
+            base = load_config(json.loads(saved.read_text()))
             extra = apply_overrides(base, ({"train.epochs": args.epochs} if args.epochs is not None else {}))
             extra = apply_overrides(extra, list(args.set or []))
         run_training(extra, resume=args.resume, **progress)
         return 0
     cfg = config_from_args(args)
-    run_training(cfg, new_run_dir(args.out, cfg["name"]), **progress)
+    run_dir = new_run_dir(args.out, cfg["name"])
+    try:
+        run_training(cfg, run_dir, **progress)
+    except KeyboardInterrupt:
+        if (run_dir / "checkpoint.npz").exists():
+            print(f"\ninterrupted; continue with: xpnet train --resume {run_dir}", file=sys.stderr)
+        raise
     return 0

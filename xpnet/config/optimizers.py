@@ -12,6 +12,10 @@ OPTIMIZERS = {
                                        weight_decay=t["weight_decay"]),
     "adam": lambda params, t: optim.Adam(params, lr=t["lr"], betas=tuple(t["betas"]), weight_decay=t["weight_decay"]),
     "adamw": lambda params, t: optim.AdamW(params, lr=t["lr"], betas=tuple(t["betas"]), weight_decay=t["weight_decay"]),
+    "nadam": lambda params, t: optim.NAdam(params, lr=t["lr"], betas=tuple(t["betas"]), weight_decay=t["weight_decay"]),
+    "rmsprop": lambda params, t: optim.RMSprop(params, lr=t["lr"], momentum=t["momentum"],
+                                               weight_decay=t["weight_decay"]),
+    "adagrad": lambda params, t: optim.Adagrad(params, lr=t["lr"], weight_decay=t["weight_decay"]),
 }
 
 _S = optim.lr_scheduler

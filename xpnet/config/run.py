@@ -193,7 +193,8 @@ def run_training(cfg=None, out_dir=None, *, progress: bool = True, verbose: bool
         val_eval = evaluate(model, (xva, yva), loss=loss) if xva is not None else {"loss": None, "accuracy": None}
         p, r, f, _ = (float(B.to_numpy(v)) for v in metrics.precision_recall_f1(yte, pred, "macro", splits.num_classes))
         cm = B.to_numpy(metrics.confusion_matrix(yte, pred, splits.num_classes))
-        report = metrics.classification_report(yte, pred, num_classes=splits.num_classes)
+        report = (f"classification report: test split ({int(xte.shape[0])} rows of {d['dataset']})\n"
+                  + metrics.classification_report(yte, pred, num_classes=splits.num_classes))
         summary = {
             "name": cfg["name"], "dataset": d["dataset"],
             "test_accuracy": test["accuracy"], "test_loss": test["loss"],
@@ -287,10 +288,15 @@ def evaluate_run(run_dir, dataset=None, *, quiet: bool = False) -> dict:
     with B.use_backend(resolve_backend(cfg["train"]["backend"])):
         run = load_run(run_dir)
         splits = load_splits(cfg)
+        want = run.metrics["data_shape"]["features"]
+        if splits.num_features != want:
+            raise ValueError(f"--dataset: {cfg['data']['dataset']} has {splits.num_features} features; the run was "
+                             f"trained on {want}")
         xte, yte = run.transform(splits.x_test), B.asarray(splits.y_test)
         res = evaluate(run.model, (xte, yte), loss=nn.CrossEntropyLoss(label_smoothing=cfg["train"]["label_smoothing"]))
         pred = predict(run.model, xte)
-        report = metrics.classification_report(yte, pred, num_classes=run.metrics["data_shape"]["classes"])
+        report = (f"classification report: test split ({int(xte.shape[0])} rows of {cfg['data']['dataset']})\n"
+                  + metrics.classification_report(yte, pred, num_classes=run.metrics["data_shape"]["classes"]))
     out = {"test_accuracy": res["accuracy"], "test_loss": res["loss"], "rows": int(xte.shape[0]),
            "dataset": cfg["data"]["dataset"]}
     if not quiet:

@@ -90,10 +90,10 @@ SCHEMA: dict = {
         "batch_size": Key("int", 100, "mini-batch size", low=1),
         "lr": Key("number", 1e-2, "learning rate", low=0.0),
         "optimizer": Key("str", "adam", "optimiser", choices=tuple(OPTIMIZERS)),
-        "momentum": Key("number", 0.0, "SGD momentum", low=0.0),
+        "momentum": Key("number", 0.0, "SGD and RMSprop momentum", low=0.0),
         "nesterov": Key("bool", False, "SGD Nesterov momentum (needs momentum > 0)"),
-        "weight_decay": Key("number", 0.0, "L2 penalty (SGD, Adam) or decoupled decay (AdamW)", low=0.0),
-        "betas": Key("list[number]", [0.9, 0.999], "Adam/AdamW (β₁, β₂)", low=0.0, high=1.0, length=2),
+        "weight_decay": Key("number", 0.0, "L2 penalty (decoupled decay for AdamW)", low=0.0),
+        "betas": Key("list[number]", [0.9, 0.999], "Adam/AdamW/NAdam (β₁, β₂)", low=0.0, high=1.0, length=2),
         "scheduler": Key("str", "none", "learning-rate schedule, stepped once per epoch: cosine (to 0 over the "
                                         "epochs after warm-up), step (×0.1 every epochs/3), plateau (×0.5 after "
                                         "5 epochs without a lower validation loss)", choices=tuple(SCHEDULERS)),

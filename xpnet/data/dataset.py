@@ -34,9 +34,9 @@ class ArrayDataset:
                 raise TypeError(f"y: expected integer class labels or float regression targets, got {describe(y)}")
             if y.shape[0] != X.shape[0]:
                 raise ValueError(f"y: expected {X.shape[0]} labels to match X, got {describe(y)}")
-            on_host_check(y, "y", num_classes=num_classes)
             if b.xp.isdtype(y.dtype, "integral") and y.dtype != b.xp.int64:  # uint8/int8/int32/uint32 labels: one label dtype for every loss
                 y = b.xp.astype(y, b.xp.int64)
+            on_host_check(y, "y", num_classes=num_classes)
         self.X, self.y = X, y
         self.backend = backend_of(X)
 

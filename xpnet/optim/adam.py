@@ -9,9 +9,19 @@ from .optimizer import Optimizer, check_flag, check_number, implementation_flags
 def check_betas(owner, betas):
     if not isinstance(betas, (tuple, list)) or len(betas) != 2:
         raise TypeError(f"{owner}: betas must be a pair (beta1, beta2), got {betas!r}")
-    for i, b in enumerate(betas):
-        check_number(owner, f"betas[{i}]", b, 0.0, True, 1.0, False)
-    return tuple(betas)
+    return tuple(check_number(owner, f"betas[{i}]", b, 0.0, True, 1.0, False) for i, b in enumerate(betas))
+
+
+def _tensor_hyper_rules(owner, lr, betas, foreach, capturable):
+    """PyTorch's rules for 0-d tensor hyper-parameters (which xpnet reads once, as numbers)."""
+    is_t = lambda v: getattr(v, "shape", None) is not None  # noqa: E731
+    if is_t(lr) and foreach and not capturable:
+        raise ValueError(f"{owner}: lr as a Tensor is not supported for capturable=False and foreach=True, got lr={lr!r}")
+    if isinstance(betas, (tuple, list)) and len(betas) == 2:
+        if is_t(betas[0]) != is_t(betas[1]):
+            raise ValueError(f"{owner}: betas must be either both floats or both Tensors, got {betas!r}")
+        if is_t(betas[0]) and foreach and not capturable:
+            raise ValueError(f"{owner}: betas[0] as a Tensor is not supported for capturable=False and foreach=True")
 
 
 class Adam(Optimizer):
@@ -27,6 +37,7 @@ class Adam(Optimizer):
                  decoupled_weight_decay: bool = False):
         name = type(self).__name__
         implementation_flags(name, foreach, fused, differentiable, capturable)
+        _tensor_hyper_rules(name, lr, betas, foreach, capturable)
         check_flag(name, "decoupled_weight_decay", decoupled_weight_decay)
         defaults = dict(lr=lr, betas=check_betas(name, betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                         maximize=maximize)

@@ -13,6 +13,11 @@ from .flat import FlatGroup, eligible
 def check_number(owner: str, name: str, value, low=None, low_inclusive=True, high=None, high_inclusive=True):
     """``value`` as a float after checking it is a real, finite Python number inside the bounds
     (TypeError for a wrong type, ValueError for a wrong value; both name the argument and the value)."""
+    if getattr(value, "shape", None) == () and not isinstance(value, bool):  # a 0-d array or Tensor (PyTorch allows)
+        try:
+            value = float(value.item() if hasattr(value, "item") else value)
+        except (TypeError, ValueError):
+            pass
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{owner}: {name} must be a real number, got {value!r} ({type(value).__name__})")
     v = float(value)
@@ -73,7 +78,17 @@ class Optimizer:
     def add_param_group(self, group: dict) -> None:
         group = dict(group)
         ps = group["params"]
-        group["params"] = [ps] if isinstance(ps, Tensor) else list(ps)
+        ps = [ps] if isinstance(ps, Tensor) else list(ps)
+        named = [isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) for p in ps]
+        if any(named):  # model.named_parameters(), as PyTorch accepts
+            if not all(named):
+                raise ValueError(f"{type(self).__name__}: all parameters of a group must be given with names "
+                                 "((name, tensor) pairs) or all without")
+            group["param_names"] = [n for n, _ in ps]
+            ps = [p for _, p in ps]
+        if self.param_groups and any("param_names" in g for g in self.param_groups) != ("param_names" in group):
+            raise ValueError(f"{type(self).__name__}: all parameter groups must be given with names or all without")
+        group["params"] = ps
         for p in group["params"]:
             if not isinstance(p, Tensor):
                 raise TypeError(f"{type(self).__name__}: params must be Tensors, got {type(p).__name__}")
@@ -90,7 +105,7 @@ class Optimizer:
         self.param_groups.append(group)
 
     def _check(self, group) -> None:
-        check_number(type(self).__name__, "lr", group["lr"], 0.0)
+        group["lr"] = check_number(type(self).__name__, "lr", group["lr"], 0.0)
         check_flag(type(self).__name__, "maximize", group.get("maximize", False))
 
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -119,16 +134,15 @@ class Optimizer:
                 if st is None:
                     st = self.state[p] = {}
                 self._update(p, p.grad, group, st)
+        if len(self._home) != len(self.state):  # where the state lives (checked by the next step)
+            for p in self.state:
+                self._home.setdefault(p, (p._xp, getattr(p.data, "device", None)))
         return loss
 
     def _check_home(self) -> None:
         """Parameters still on the backend and device where their state lives (``model.to(...)``
         without ``optimizer.to(...)`` would mix arrays of two backends inside the update)."""
-        home = self._home
-        if len(home) != len(self.state):
-            for p in self.state:
-                home.setdefault(p, (p._xp, getattr(p.data, "device", None)))
-        for p, (xp, dev) in home.items():
+        for p, (xp, dev) in self._home.items():
             if p._xp is not xp or getattr(p.data, "device", None) != dev:
                 raise RuntimeError(
                     f"{type(self).__name__}.step: a parameter moved to another backend or device "

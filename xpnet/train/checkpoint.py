@@ -149,8 +149,9 @@ class _Reader:
     def close(self):
         self.zf.close()
 
-    def array(self, key: str, declared=None, max_bytes=None) -> np.ndarray:
-        """Member ``key`` (+ ``.npy``) as an array; ``declared``: (dtype str, shape) from the metadata."""
+    def array(self, key: str, declared=None, max_bytes=None, shape_expected=None) -> np.ndarray:
+        """Member ``key`` (+ ``.npy``) as an array; ``declared``: (dtype str, shape) from the metadata;
+        ``shape_expected``: the shape the object it loads into needs (checked before reading data)."""
         info = self.info.get(key + ".npy")
         if info is None:
             raise self.error(f"lacks the array {key!r} its metadata names")
@@ -174,6 +175,8 @@ class _Reader:
                 if declared is not None and (np.dtype(declared[0]) != dtype or list(shape) != list(declared[1])):
                     raise self.error(f"array {key!r} is {dtype} {tuple(shape)} but the metadata declares "
                                      f"{np.dtype(declared[0])} {tuple(declared[1])}")
+                if shape_expected is not None and tuple(shape) != tuple(shape_expected):
+                    raise self.error(f"{key!r} has shape {tuple(shape)}, the model expects {tuple(shape_expected)}")
                 nbytes = math.prod(shape) * dtype.itemsize
                 if max_bytes is not None and nbytes > max_bytes:
                     raise self.error(f"array {key!r} declares {nbytes} bytes, more than the {max_bytes} expected")
@@ -188,7 +191,7 @@ class _Reader:
             raise self.error(f"array {key!r} is not a valid .npy member ({type(e).__name__}: {e})") from None
         if len(data) != nbytes:
             raise self.error(f"array {key!r} is truncated: {len(data)} of {nbytes} bytes")
-        a = np.frombuffer(data, dtype=dtype)
+        a = np.frombuffer(bytearray(data), dtype=dtype)  # writable: loaded state is updated in place
         return a.reshape(shape[::-1]).T if fortran else a.reshape(shape)
 
     def meta(self) -> dict:
@@ -266,8 +269,9 @@ def _check_meta(r: _Reader, meta: dict) -> None:
         _need(r, isinstance(meta["extra"], dict), "extra (fit's run state) is not an object")
 
 
-def _read(path) -> tuple:
-    """(meta, model arrays, optimizer dict or None) of ``path``, every member validated."""
+def _read(path, model=None, optimizer=None) -> tuple:
+    """(meta, model arrays, optimizer dict or None) of ``path``, every member validated (against the
+    shapes of ``model`` and ``optimizer``'s parameters when given, before any data is read)."""
     path = _npz_path(path) if not pathlib.Path(path).exists() and _npz_path(path).exists() else pathlib.Path(path)
     remove_stale_temps(path)
     if path.is_dir():
@@ -279,7 +283,10 @@ def _read(path) -> tuple:
         meta = r.meta()
         _check_meta(r, meta)
         declared = meta.get("arrays") or {}
-        model = {k: r.array(f"model/{k}", declared.get(f"model/{k}")) for k in meta.get("model_keys", [])}
+        own = {} if model is None else {k: tuple(v.shape) for k, v in model.state_dict().items()}
+        model = {k: r.array(f"model/{k}", declared.get(f"model/{k}"), shape_expected=own.get(k))
+                 for k in meta.get("model_keys", [])}
+        pshapes = [] if optimizer is None else [tuple(p.shape) for g in optimizer.param_groups for p in g["params"]]
         opt = None
         if "optimizer" in meta:
             om = meta["optimizer"]
@@ -291,7 +298,9 @@ def _read(path) -> tuple:
             for name in names:
                 parts = name.split("/", 2)
                 _need(r, len(parts) == 3 and parts[1].isdigit(), f"optimizer member {name!r} is misnamed")
-                state.setdefault(int(parts[1]), {})[parts[2]] = r.array(name, declared.get(name))
+                i = int(parts[1])
+                want = pshapes[i] if i < len(pshapes) else None
+                state.setdefault(i, {})[parts[2]] = r.array(name, declared.get(name), shape_expected=want)
             groups = []
             for g in om["param_groups"]:
                 g = dict(g)
@@ -358,7 +367,7 @@ def load(path, model=None, optimizer=None, scheduler=None, restore_rng: bool = T
     :class:`CheckpointError` (a ``ValueError``) naming the file and the problem."""
     if model is not None and not isinstance(model, Module):
         raise TypeError(f"load: model: expected an xn.nn.Module, got {type(model).__name__}")
-    path, meta, model_arrays, opt = _read(path)
+    path, meta, model_arrays, opt = _read(path, model, optimizer)
     out = {k: meta[k] for k in ("epoch", "config", "rng", "extra") if k in meta}
     out["model"] = model_arrays
     if opt is not None:

@@ -199,6 +199,9 @@ def fit(model, train, *, loss="cross_entropy", optimizer, epochs: int = 10, batc
     early_stopping, callbacks = _check_callbacks(early_stopping, callbacks)
     if not isinstance(shuffle, bool):
         raise TypeError(f"fit: shuffle: expected True or False, got {_got(shuffle)}")
+    if clip_grad_norm is not None and (isinstance(clip_grad_norm, bool) or not isinstance(clip_grad_norm, (int, float))
+                                       or not (clip_grad_norm > 0 and math.isfinite(clip_grad_norm))):
+        raise ValueError(f"fit: clip_grad_norm: expected a finite number > 0 or None, got {_got(clip_grad_norm)}")
     if isinstance(metrics, str) or any(m not in ("accuracy",) for m in metrics):
         raise ValueError(f"fit: metrics: expected a tuple of names from ('accuracy',), got {metrics!r}")
     backend = _model_backend(model)
@@ -327,10 +330,10 @@ def _nonfinite_weights(model):
 
 def evaluate(model, data, *, loss="cross_entropy", batch_size: int = 4096, metrics=("accuracy",)) -> dict:
     """Mean loss and metrics of ``model`` (in eval mode) on ``data``: ``{"loss": ..., "accuracy": ...}``.
+    Raises :class:`NonFiniteLossError` naming the parameters when the loss is NaN or infinite.
 
     With float (regression) targets the metrics are ``mse``, ``rmse``, ``mae`` and ``r2``
-    (:mod:`xpnet.metrics.regression`) instead of accuracy. Raises :class:`NonFiniteLossError` naming
-    the parameters when the loss is NaN or infinite."""
+    (:mod:`xpnet.metrics.regression`) instead of accuracy."""
     _check_model(model, "evaluate")
     _check_int("batch_size", batch_size, 1, "evaluate")
     loss_fn = _loss_fn(loss)

@@ -206,7 +206,10 @@ def _class_weight(weight, input, owner):
         from ...backend import mismatch
 
         raise mismatch(owner, input.data, data)
-    return data if data.dtype == input.dtype else input._xp.astype(data, input.dtype)
+    if data.dtype != input.dtype:
+        raise TypeError(f"{owner}: weight dtype {data.dtype} differs from input dtype {input.dtype}; pass class "
+                        "weights of the input's dtype")
+    return data
 
 
 def _check_common(owner, reduction, ignore_index):
@@ -228,6 +231,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
     input = as_tensor(input)
     w = _class_weight(weight, input, "cross_entropy")
     rows, tgt, shape = _flatten_classes(input, target, "cross_entropy")
+    if ignore_index != -100 and not is_integral(input._xp, tgt.dtype):
+        raise ValueError(f"cross_entropy: ignore_index={ignore_index} applies to class labels only, not to "
+                         "probability targets")
     out = CrossEntropyFn.apply(rows, tgt, w, float(label_smoothing), reduction, ignore_index)
     return out.reshape(shape) if reduction == "none" and tuple(out.shape) != shape else out
 

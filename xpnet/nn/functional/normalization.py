@@ -24,6 +24,10 @@ class BatchNormFn(Function):
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
         xp = ctx.xp
+        if x.shape[0] == 0:  # an empty batch: empty output, statistics untouched (as PyTorch)
+            ctx.empty = True
+            return xp.zeros_like(x)
+        ctx.empty = False
         flat = x.ndim == 2  # (N, C): statistics broadcast without reshapes
         axes = 0 if flat else (0, 2)
         if not flat:
@@ -61,14 +65,20 @@ class BatchNormFn(Function):
         ctx.training, ctx.count, ctx.axes, ctx.flat = training, count, axes, flat
         ctx.save_for_backward(xhat, inv_std, weight)
         if weight is None:
-            return xhat
+            return xhat if bias is None else xhat + bias
         y = xhat * weight
-        y += bias
+        if bias is not None:
+            y += bias
         return y
 
     @staticmethod
     def backward(ctx, g):
         xp = ctx.xp
+        if ctx.empty:
+            _, nw, nb = ctx.needs_input_grad[:3]
+            c = g.shape[1]
+            z = xp.zeros((c,), dtype=g.dtype, device=getattr(g, "device", None))
+            return xp.zeros_like(g), (z if nw else None), (z if nb else None), None, None, None, None, None
         xhat, inv_std, weight = ctx.saved_tensors  # fused: the variance σ², not 1/√(σ²+ε)
         axes, flat = ctx.axes, ctx.flat
         _, nw, nb = ctx.needs_input_grad[:3]
@@ -127,7 +137,8 @@ class LayerNormFn(Function):
         for a in axes:
             ctx.m *= x.shape[a]
         ctx.save_for_backward(xhat, inv_std, weight)
-        return xhat if weight is None else xhat * weight + bias
+        y = xhat if weight is None else xhat * weight
+        return y if bias is None else y + bias
 
     @staticmethod
     def backward(ctx, g):

@@ -6,12 +6,12 @@ from .dropout import Dropout
 from .linear import Linear
 from .loss import CrossEntropyLoss, MSELoss, NLLLoss
 from .module import Module
-from .normalization import BatchNorm1d, LayerNorm
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .recurrent import GRU, LSTM, RNN
 from .sequence import MultiheadAttention
 
 __all__ = [
-    "AvgPool2d", "BatchNorm1d", "GRU", "LSTM", "Conv1d", "Conv2d", "CrossEntropyLoss", "Dropout", "Embedding", "Flatten", "GELU",
+    "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "GRU", "LSTM", "Conv1d", "Conv2d", "CrossEntropyLoss", "Dropout", "Embedding", "Flatten", "GELU",
     "Identity", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "MaxPool1d", "MaxPool2d", "Module",
     "MultiheadAttention", "NLLLoss", "RNN", "ReLU", "Residual", "Sequential", "Sigmoid", "Softmax", "Tanh",
 ]

@@ -11,12 +11,20 @@ from .module import Module
 
 
 class Identity(Module):
-    def forward(self, x):
+    def forward(self, input):
+        x = input
         return x
 
 
 class ReLU(Module):
-    def forward(self, x):
+    """max(x, 0). ``inplace`` (PyTorch's memory option) is accepted; the result is the same."""
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input):
+        x = input
         return ReLUFn.apply(x)
 
     def _stage(self):
@@ -24,11 +32,14 @@ class ReLU(Module):
 
 
 class LeakyReLU(Module):
-    def __init__(self, negative_slope: float = 0.01):
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
         super().__init__()
-        self.negative_slope = float(negative_slope)
+        if isinstance(negative_slope, bool) or not isinstance(negative_slope, (int, float)):
+            raise TypeError(f"LeakyReLU: negative_slope must be a number, got {negative_slope!r}")
+        self.negative_slope, self.inplace = float(negative_slope), inplace
 
-    def forward(self, x):
+    def forward(self, input):
+        x = input
         return LeakyReLUFn.apply(x, self.negative_slope)
 
     def _stage(self):
@@ -39,7 +50,8 @@ class LeakyReLU(Module):
 
 
 class Sigmoid(Module):
-    def forward(self, x):
+    def forward(self, input):
+        x = input
         return SigmoidFn.apply(x)
 
     def _stage(self):
@@ -47,7 +59,8 @@ class Sigmoid(Module):
 
 
 class Tanh(Module):
-    def forward(self, x):
+    def forward(self, input):
+        x = input
         return TanhFn.apply(x)
 
     def _stage(self):
@@ -61,7 +74,8 @@ class GELU(Module):
             raise ValueError(f"approximate: expected 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
 
-    def forward(self, x):
+    def forward(self, input):
+        x = input
         return GELUFn.apply(x, self.approximate)
 
     def _stage(self):
@@ -76,7 +90,8 @@ class Softmax(Module):
         super().__init__()
         self.dim = dim
 
-    def forward(self, x):
+    def forward(self, input):
+        x = input
         return F.softmax(x, self.dim)
 
     def extra_repr(self) -> str:
@@ -84,5 +99,6 @@ class Softmax(Module):
 
 
 class LogSoftmax(Softmax):
-    def forward(self, x):
+    def forward(self, input):
+        x = input
         return F.log_softmax(x, self.dim)

@@ -85,7 +85,8 @@ class Conv2d(_ConvNd):
         super().__init__("Conv2d", 2, in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          padding_mode, device, dtype)
 
-    def forward(self, x):
+    def forward(self, input):
+        x = input
         return C.conv2d(x, self.weight, self.bias, **self._fn_args())
 
 
@@ -97,7 +98,8 @@ class Conv1d(_ConvNd):
         super().__init__("Conv1d", 1, in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          padding_mode, device, dtype)
 
-    def forward(self, x):
+    def forward(self, input):
+        x = input
         return C.conv1d(x, self.weight, self.bias, **self._fn_args())
 
 
@@ -119,7 +121,8 @@ class MaxPool2d(Module):
             raise ValueError(f"{name}: padding must be at most half the kernel size, got padding={padding} for "
                              f"kernel_size={kernel_size}")
 
-    def forward(self, x):
+    def forward(self, input):
+        x = input
         return self._fn(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
                         self.return_indices)
 
@@ -148,7 +151,8 @@ class AvgPool2d(Module):
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self.ceil_mode, self.count_include_pad, self.divisor_override = ceil_mode, count_include_pad, divisor_override
 
-    def forward(self, x):
+    def forward(self, input):
+        x = input
         return C.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
                             self.divisor_override)
 
@@ -160,10 +164,20 @@ class Embedding(Module):
     """A lookup table: row ``i`` of ``weight`` (num_embeddings × embedding_dim, N(0, 1) as PyTorch)
     for every integer index; the gradient of repeated indices adds up (scatter-add)."""
 
-    def __init__(self, num_embeddings: int, embedding_dim: int):
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx=None, max_norm=None, norm_type=2.0,
+                 scale_grad_by_freq=False, sparse=False, _weight=None, _freeze=False, device=None, dtype=None):
         super().__init__()
+        positive_int("Embedding", "num_embeddings", num_embeddings)
+        positive_int("Embedding", "embedding_dim", embedding_dim)
+        check_device("Embedding", device)
+        unsupported = {k: v for k, v in (("padding_idx", padding_idx), ("max_norm", max_norm),
+                                         ("scale_grad_by_freq", scale_grad_by_freq), ("sparse", sparse),
+                                         ("_weight", _weight), ("_freeze", _freeze)) if v not in (None, False)}
+        if unsupported:
+            raise NotImplementedError(f"Embedding: {', '.join(f'{k}={v!r}' for k, v in unsupported.items())} not "
+                                      "supported yet; leave the default")
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
-        self.weight = empty_parameter((num_embeddings, embedding_dim))
+        self.weight = empty_parameter((num_embeddings, embedding_dim), dtype, "Embedding")
         _init.normal_(self.weight)
 
     def forward(self, indices):

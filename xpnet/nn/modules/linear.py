@@ -78,7 +78,8 @@ class Linear(Module):
         if self.bias is not None:
             _init.zeros_(self.bias)
 
-    def forward(self, x):
+    def forward(self, input):
+        x = input
         self._check(x.data)
         return LinearFn.apply(x, self.weight, self.bias)
 

@@ -1,71 +1,125 @@
-"""BatchNorm1d and LayerNorm layers."""
+"""BatchNorm1d, BatchNorm2d and LayerNorm layers (PyTorch signatures and semantics)."""
 from __future__ import annotations
 
-from ...backend import get_backend, resolve_dtype
+from ...backend import get_backend
 from .. import functional as F
 from ..functional.chain import Stage
 from ..functional.normalization import BatchNormFn
 from ..parameter import Parameter
+from .linear import check_bool, check_device, float_dtype, positive_int
 from .module import Module
 
 
-def _filled(shape, value, dtype=None):
+def _filled(shape, value, dtype=None, owner="layer"):
     b = get_backend()
-    return b.xp.full(tuple(shape), value, dtype=resolve_dtype(b.xp, dtype), device=b.device)
+    return b.xp.full(tuple(shape), value, dtype=float_dtype(owner, dtype), device=b.device)
 
 
-class BatchNorm1d(Module):
-    """Batch normalisation over (N, C) or (N, C, L) inputs, PyTorch semantics: batch statistics in
-    training, running mean and unbiased running variance (``momentum``) used in eval."""
+def _check_eps(owner, eps):
+    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not eps > 0:
+        raise ValueError(f"{owner}: eps must be a positive number, got {eps!r}")
+    return float(eps)
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True,
-                 track_running_stats: bool = True, dtype=None):
+
+class _BatchNorm(Module):
+    _dims = (2, 3)
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum=0.1, affine: bool = True,
+                 track_running_stats: bool = True, device=None, dtype=None, *, bias: bool = True):
         super().__init__()
-        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        name = type(self).__name__
+        positive_int(name, "num_features", num_features)
+        for nm, v in (("affine", affine), ("track_running_stats", track_running_stats), ("bias", bias)):
+            check_bool(name, nm, v)
+        check_device(name, device)
+        if momentum is not None and (isinstance(momentum, bool) or not isinstance(momentum, (int, float))
+                                     or not 0.0 <= momentum <= 1.0):
+            raise ValueError(f"{name}: momentum must be a number in [0, 1] or None (cumulative average), "
+                             f"got {momentum!r}")
+        self.num_features, self.eps, self.momentum = num_features, _check_eps(name, eps), momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        self.weight = Parameter(_filled((num_features,), 1.0, dtype)) if affine else None
-        self.bias = Parameter(_filled((num_features,), 0.0, dtype)) if affine else None
+        self.weight = Parameter(_filled((num_features,), 1.0, dtype, name)) if affine else None
+        self.bias = Parameter(_filled((num_features,), 0.0, dtype, name)) if affine and bias else None
+        self.num_batches_tracked = 0
         if track_running_stats:
-            self.register_buffer("running_mean", _filled((num_features,), 0.0, dtype))
-            self.register_buffer("running_var", _filled((num_features,), 1.0, dtype))
+            self.register_buffer("running_mean", _filled((num_features,), 0.0, dtype, name))
+            self.register_buffer("running_var", _filled((num_features,), 1.0, dtype, name))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
 
-    def forward(self, x):
-        return BatchNormFn.apply(x, self.weight, self.bias, *self._args(x.data))
-
-    def _stage(self):
-        return Stage(BatchNormFn, (self.weight, self.bias), self._args)
-
     def _args(self, data):
         shape = data.shape
-        if len(shape) not in (2, 3) or shape[1] != self.num_features:
-            raise ValueError(
-                f"BatchNorm1d({self.num_features}): expected input (N, {self.num_features}) or "
-                f"(N, {self.num_features}, L), got shape {tuple(shape)}"
-            )
+        name = type(self).__name__
+        if len(shape) not in self._dims or shape[1] != self.num_features:
+            want = " or ".join(f"(N, {self.num_features}{', L' if d == 3 else ''}{', H, W' if d == 4 else ''})"
+                               for d in self._dims)
+            raise ValueError(f"{name}({self.num_features}): expected input {want}, got shape {tuple(shape)}")
         training = self.training or self.running_mean is None
-        if training and shape[0] * (shape[2] if len(shape) == 3 else 1) < 2:
-            raise ValueError(f"BatchNorm1d: training needs more than one value per channel, got input shape {tuple(shape)}")
-        return self.running_mean, self.running_var, training, self.momentum, self.eps
+        per_channel = shape[0]
+        for s in shape[2:]:
+            per_channel *= s
+        if training and per_channel == 1:
+            raise ValueError(f"{name}: training needs more than one value per channel, got input shape {tuple(shape)}")
+        momentum = self.momentum
+        if self.training and self.running_mean is not None:
+            self.num_batches_tracked += 1
+            if momentum is None:  # cumulative moving average: factor 1/t
+                momentum = 1.0 / self.num_batches_tracked
+        return self.running_mean, self.running_var, training, 0.0 if momentum is None else momentum, self.eps
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
                 f"track_running_stats={self.track_running_stats}")
 
 
-class LayerNorm(Module):
-    """Layer normalisation over the trailing ``normalized_shape`` axes (report 000 §2.10)."""
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation over (N, C) or (N, C, L) inputs, PyTorch semantics: batch statistics in
+    training, running mean and unbiased running variance used in eval; r ← (1 − m)r + m·stat, with
+    m = 1/t (cumulative average over the t batches seen) when ``momentum=None``. ``bias=False``
+    drops β."""
 
-    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, dtype=None):
+    def forward(self, input):
+        x = input
+        return BatchNormFn.apply(x, self.weight, self.bias, *self._args(x.data))
+
+    def _stage(self):
+        return Stage(BatchNormFn, (self.weight, self.bias), self._args)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation over (N, C, H, W): statistics per channel over N, H and W (PyTorch
+    ``nn.BatchNorm2d``); runs as BatchNorm1d on (N, C, H·W)."""
+
+    _dims = (4,)
+
+    def forward(self, input):
+        x = input
+        args = self._args(x.data)
+        n, c, h, w = x.shape
+        y = BatchNormFn.apply(x.reshape(n, c, h * w), self.weight, self.bias, *args)
+        return y.reshape(n, c, h, w)
+
+
+class LayerNorm(Module):
+    """Layer normalisation over the trailing ``normalized_shape`` axes (Ba et al. 2016; report 000
+    §2.10), PyTorch signature; ``bias=False`` drops β."""
+
+    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True,
+                 device=None, dtype=None):
         super().__init__()
         shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
-        self.normalized_shape, self.eps, self.elementwise_affine = shape, eps, elementwise_affine
-        self.weight = Parameter(_filled(shape, 1.0, dtype)) if elementwise_affine else None
-        self.bias = Parameter(_filled(shape, 0.0, dtype)) if elementwise_affine else None
+        for d in shape:
+            positive_int("LayerNorm", "normalized_shape", d)
+        check_bool("LayerNorm", "elementwise_affine", elementwise_affine)
+        check_bool("LayerNorm", "bias", bias)
+        check_device("LayerNorm", device)
+        self.normalized_shape, self.eps, self.elementwise_affine = shape, _check_eps("LayerNorm", eps), elementwise_affine
+        self.weight = Parameter(_filled(shape, 1.0, dtype, "LayerNorm")) if elementwise_affine else None
+        self.bias = Parameter(_filled(shape, 0.0, dtype, "LayerNorm")) if elementwise_affine and bias else None
 
-    def forward(self, x):
+    def forward(self, input):
+        x = input
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:

@@ -27,12 +27,18 @@ class _RNNBase(Module):
     _name = "RNN"
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, device=None, dtype=None):
+                 bidirectional=False, device=None, dtype=None, proj_size=0):
         super().__init__()
         name = self._name
         positive_int(name, "input_size", input_size)
         positive_int(name, "hidden_size", hidden_size)
         positive_int(name, "num_layers", num_layers)
+        positive_int(name, "proj_size", proj_size, allow_zero=True)
+        if proj_size and name != "LSTM":
+            raise TypeError(f"{name}: proj_size is an LSTM option, got proj_size={proj_size}")
+        if proj_size >= hidden_size:
+            raise ValueError(f"{name}: proj_size must be smaller than hidden_size, got proj_size={proj_size}, "
+                             f"hidden_size={hidden_size}")
         check_bool(name, "bias", bias)
         check_bool(name, "batch_first", batch_first)
         check_bool(name, "bidirectional", bidirectional)
@@ -43,14 +49,18 @@ class _RNNBase(Module):
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
         self.bidirectional = bidirectional
         self.num_directions = 2 if bidirectional else 1
+        self.proj_size = proj_size
+        out = proj_size or hidden_size  # the size of h
         g = self._gates * hidden_size
         for layer in range(num_layers):
-            fan = input_size if layer == 0 else hidden_size * self.num_directions
+            fan = input_size if layer == 0 else out * self.num_directions
             for suffix in self._suffixes():
                 setattr(self, f"weight_ih_l{layer}{suffix}", empty_parameter((g, fan), dtype, name))
-                setattr(self, f"weight_hh_l{layer}{suffix}", empty_parameter((g, hidden_size), dtype, name))
+                setattr(self, f"weight_hh_l{layer}{suffix}", empty_parameter((g, out), dtype, name))
                 setattr(self, f"bias_ih_l{layer}{suffix}", empty_parameter((g,), dtype, name) if bias else None)
                 setattr(self, f"bias_hh_l{layer}{suffix}", empty_parameter((g,), dtype, name) if bias else None)
+                if proj_size:
+                    setattr(self, f"weight_hr_l{layer}{suffix}", empty_parameter((proj_size, hidden_size), dtype, name))
         self.reset_parameters()
 
     def _suffixes(self):
@@ -63,7 +73,7 @@ class _RNNBase(Module):
             _init.uniform_(p, -bound, bound)
 
     # -- the recurrence ---------------------------------------------------------------------------
-    def _cell(self, gx, h, state, w_hh, b_hh):  # pragma: no cover - abstract
+    def _cell(self, gx, st, w_hh, b_hh, w_hr=None):  # pragma: no cover - abstract
         raise NotImplementedError
 
     def _n_states(self):
@@ -86,8 +96,8 @@ class _RNNBase(Module):
                             "(xn.asarray(x, dtype=...)) or the model instead of mixing precisions")
         return x
 
-    def _initial(self, hx, n, unbatched, what="hx"):
-        shape = (self.num_layers * self.num_directions, n, self.hidden_size)
+    def _initial(self, hx, n, unbatched, what="hx", size=None):
+        shape = (self.num_layers * self.num_directions, n, size or self.proj_size or self.hidden_size)
         if hx is None:
             w = self.weight_ih_l0
             return Tensor(w._xp.zeros(shape, dtype=w.dtype, device=getattr(w.data, "device", None)))
@@ -101,7 +111,6 @@ class _RNNBase(Module):
     def _run(self, x, states):
         """x (L, N, H_in); states: list of (num_layers·D, N, H) tensors. Returns output and final states."""
         steps, n = x.shape[0], x.shape[1]
-        H = self.hidden_size
         layer_in = x
         finals = [[] for _ in states]
         for layer in range(self.num_layers):
@@ -111,15 +120,16 @@ class _RNNBase(Module):
                 w_ih, w_hh = getattr(self, f"weight_ih_l{layer}{suffix}"), getattr(self, f"weight_hh_l{layer}{suffix}")
                 b_ih, b_hh = getattr(self, f"bias_ih_l{layer}{suffix}"), getattr(self, f"bias_hh_l{layer}{suffix}")
                 gx_all = LinearFn.apply(layer_in, w_ih, b_ih)  # (L, N, G·H)
+                w_hr = getattr(self, f"weight_hr_l{layer}{suffix}", None)
                 st = [s[k, ...] for s in states]
                 seq = [None] * steps
                 order = range(steps - 1, -1, -1) if d else range(steps)
                 for t in order:
-                    st = self._cell(gx_all[t, ...], st, w_hh, b_hh)
-                    seq[t] = st[0].reshape(1, n, H)
+                    st = self._cell(gx_all[t, ...], st, w_hh, b_hh, w_hr)
+                    seq[t] = st[0].reshape(1, n, st[0].shape[1])
                 outs.append(concat(seq, axis=0))
                 for f, s in zip(finals, st):
-                    f.append(s.reshape(1, n, H))
+                    f.append(s.reshape(1, n, s.shape[1]))
             layer_in = outs[0] if len(outs) == 1 else concat(outs, axis=2)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 layer_in = F.dropout(layer_in, self.dropout, True)
@@ -136,7 +146,8 @@ class _RNNBase(Module):
         if self._n_states() == 2:
             if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
                 raise TypeError(f"{self._name}: hx must be a tuple (h_0, c_0), got {type(hx).__name__}")
-            states = [self._initial(None if hx is None else hx[i], n, unbatched, w) for i, w in enumerate(("h_0", "c_0"))]
+            states = [self._initial(None if hx is None else hx[i], n, unbatched, w, None if i == 0 else self.hidden_size)
+                      for i, w in enumerate(("h_0", "c_0"))]
         else:
             states = [self._initial(hx, n, unbatched)]
         out, finals = self._run(x, states)
@@ -176,7 +187,7 @@ class RNN(_RNNBase):
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, device, dtype)
         self.nonlinearity = nonlinearity
 
-    def _cell(self, gx, st, w_hh, b_hh):
+    def _cell(self, gx, st, w_hh, b_hh, w_hr=None):
         z = gx + LinearFn.apply(st[0], w_hh, b_hh)
         return [F.tanh(z) if self.nonlinearity == "tanh" else F.relu(z)]
 
@@ -188,29 +199,29 @@ class RNN(_RNNBase):
 class LSTM(_RNNBase):
     """Long short-term memory (Hochreiter & Schmidhuber 1997; PyTorch ``nn.LSTM``, gate order i, f, g, o):
     [i f g o] = xₜ W_ihᵀ + b_ih + hₜ₋₁ W_hhᵀ + b_hh; i, f, o = σ(·), g = tanh(·);
-    cₜ = f ⊙ cₜ₋₁ + i ⊙ g; hₜ = o ⊙ tanh(cₜ). Returns (output, (h_n, c_n))."""
+    cₜ = f ⊙ cₜ₋₁ + i ⊙ g; hₜ = o ⊙ tanh(cₜ), projected hₜ = W_hr(o ⊙ tanh(cₜ)) when ``proj_size`` > 0
+    (Sak et al. 2014). Returns (output, (h_n, c_n))."""
 
     _gates = 4
     _name = "LSTM"
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
                  bidirectional=False, proj_size=0, device=None, dtype=None):
-        if proj_size != 0:
-            raise NotImplementedError(f"LSTM: proj_size={proj_size!r} (projected LSTM) is not supported; use proj_size=0")
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, device, dtype)
-        self.proj_size = 0
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, device, dtype,
+                         proj_size)
 
     def _n_states(self):
         return 2
 
-    def _cell(self, gx, st, w_hh, b_hh):
+    def _cell(self, gx, st, w_hh, b_hh, w_hr=None):
         h, c = st
         H = self.hidden_size
         z = gx + LinearFn.apply(h, w_hh, b_hh)
         i, f = _sigmoid(z[:, 0:H]), _sigmoid(z[:, H:2 * H])
         g, o = F.tanh(z[:, 2 * H:3 * H]), _sigmoid(z[:, 3 * H:4 * H])
         c = f * c + i * g
-        return [o * F.tanh(c), c]
+        h = o * F.tanh(c)
+        return [h if w_hr is None else LinearFn.apply(h, w_hr, None), c]
 
 
 class GRU(_RNNBase):
@@ -221,7 +232,7 @@ class GRU(_RNNBase):
     _gates = 3
     _name = "GRU"
 
-    def _cell(self, gx, st, w_hh, b_hh):
+    def _cell(self, gx, st, w_hh, b_hh, w_hr=None):
         (h,) = st
         H = self.hidden_size
         gh = LinearFn.apply(h, w_hh, b_hh)
