@@ -196,6 +196,7 @@ def _finished(out):
     return {p.parent.name: p.stat().st_mtime_ns for p in (out / "runs").glob("*/result.json")} if (out / "runs").exists() else {}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["kill", "ctrl-c"])
 def test_sweep_stopped_half_way_resumes_without_redoing(tmp_path, tiny, sig):
     f = _slow_spec(tmp_path, tiny)
@@ -233,6 +234,7 @@ def _metrics(out):
     return {(r["variant"], r["seed"]): tuple(r[k] for k in keys) for r in rows}
 
 
+@pytest.mark.slow
 def test_same_numbers_serial_processes_dask_and_scheduler(tmp_path, tiny):
     pytest.importorskip("dask.distributed")
     f = write_toml(tmp_path / "e.toml", f'''
