@@ -5,6 +5,8 @@ import os
 
 import pytest
 
+from xpnet.bench.cupy_standin.select import cupy_namespace_entry
+
 import xpnet as xn
 from xpnet.backend import BackendUnavailableError, load
 
@@ -14,7 +16,7 @@ NAMESPACES = [
     ("strict", "array_api_strict", None),
     ("strict-device1", "array_api_strict", "device1"),
     ("torch", "torch", None),
-    ("cupy", "cupy", None),
+    cupy_namespace_entry(),  # ("cupy", ...) on a GPU; ("cupy-standin", ...) on the host stand-in otherwise
 ]
 _selected = os.environ.get("XPNET_TEST_BACKENDS")
 if _selected:
@@ -45,3 +47,23 @@ def float64():
     xn.set_default_dtype("float64")
     yield
     xn.set_default_dtype("float32")
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line per skip (and xfail) reason, with the count, instead of one line per test
+    (``-ra`` would list every CuPy test on a machine without a GPU)."""
+    for key, label in (("skipped", "SKIPPED"), ("xfailed", "XFAIL")):
+        reports = terminalreporter.stats.get(key, [])
+        if not reports:
+            continue
+        counts: dict = {}
+        for rep in reports:
+            if key == "skipped" and isinstance(rep.longrepr, tuple):
+                reason = str(rep.longrepr[2])
+            else:
+                reason = str(getattr(rep, "wasxfail", "") or rep.longrepr)
+            reason = reason.removeprefix("Skipped: ")
+            counts[reason] = counts.get(reason, 0) + 1
+        terminalreporter.write_sep("=", f"{label} by reason")
+        for reason, n in sorted(counts.items(), key=lambda kv: -kv[1]):
+            terminalreporter.write_line(f"{label} {n} test{'s' if n != 1 else ''}: {reason}")

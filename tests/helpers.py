@@ -12,6 +12,13 @@ torch.set_default_dtype(torch.float32)
 F32 = dict(rtol=2e-4, atol=2e-5)
 
 
+def eps_tol(dtype="float32", ulps=8, scale=1.0):
+    """Tolerances that follow the dtype: ``ulps`` machine epsilons relative, and ``ulps`` epsilons of
+    ``scale`` (the magnitude of the values compared) absolute."""
+    eps = float(np.finfo(str(dtype).rsplit(".", 1)[-1]).eps)
+    return dict(rtol=ulps * eps, atol=ulps * eps * scale)
+
+
 def host(x):
     return xn.to_numpy(x)
 

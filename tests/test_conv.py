@@ -79,8 +79,12 @@ def test_embedding_scatter_adds_and_checks(backend, float64):
     emb.weight.grad = None
     emb(idx).sum().backward()
     np.testing.assert_allclose(host(emb.weight.grad)[:, 0], [1, 0, 2, 0, 0, 1])
-    with pytest.raises(ValueError, match=r"indices must lie in 0..5"):
-        emb(xn.asarray(np.array([1, 6])))
+    bad = xn.asarray(np.array([1, 6]))
+    if xn.backend.on_host(bad):
+        with pytest.raises(ValueError, match=r"indices must lie in 0..5"):
+            emb(bad)
+    else:  # documented: on a GPU the indices are not read (a per-step sync); CuPy wraps, as the stand-in does
+        np.testing.assert_array_equal(host(emb(bad)), host(emb(xn.asarray(np.array([1, 0])))))
     with pytest.raises(TypeError, match="integer indices"):
         emb(xn.asarray(np.array([1.0])))
 

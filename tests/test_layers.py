@@ -7,7 +7,7 @@ import pytest
 import xpnet as xn
 from xpnet import nn
 from xpnet.nn import functional as F
-from helpers import check_grads, close, host, rand, t, torch
+from helpers import check_grads, close, eps_tol, host, rand, t, torch
 
 TF = torch.nn.functional
 
@@ -38,11 +38,11 @@ def test_activation_float32_parity_and_grad(backend, name):
     x = rand((64, 10), seed=2, dtype="float32", scale=3.0)
     tx = t(x, requires_grad=True)
     y, ty = ours(x), ref(tx)
-    close(y, ty, rtol=1e-5, atol=1e-6)
+    close(y, ty, **eps_tol("float32", 64, scale=3.0))
     g = np.random.default_rng(3).standard_normal(y.shape).astype("float32")
     y.backward(xn.asarray(g))
     ty.backward(torch.tensor(g))
-    close(x.grad, tx.grad, rtol=1e-5, atol=1e-5)
+    close(x.grad, tx.grad, **eps_tol("float32", 64, scale=3.0))
 
 
 @pytest.mark.parametrize("name", ["sigmoid", "softmax", "log_softmax", "gelu", "tanh"])
@@ -52,14 +52,15 @@ def test_no_overflow_at_1e4_float32(backend, name):
     y = ours(x)
     y.sum().backward()
     assert np.all(np.isfinite(host(y))) and np.all(np.isfinite(host(x.grad)))
-    close(y, ref(t(x)), rtol=1e-6, atol=1e-6)
+    close(y, ref(t(x)), **eps_tol("float32", 8))
 
 
 def test_gelu_exact_erf_accuracy_float32(backend):
     x = np.linspace(-8, 8, 4001).astype("float32")
     ours = host(F.gelu(xn.tensor(x)))
     ref = TF.gelu(torch.tensor(x, dtype=torch.float64)).numpy()
-    assert np.max(np.abs(ours - ref)) < 2e-6
+    # a few ulps of the output, whose magnitude reaches 8
+    assert np.max(np.abs(ours - ref) / np.maximum(np.abs(ref), 1.0)) < 8 * np.finfo(np.float32).eps
 
 
 def test_erf_array_api_fallback_accuracy(backend, xp):
@@ -71,7 +72,7 @@ def test_erf_array_api_fallback_accuracy(backend, xp):
     got64 = host(erf_array_api(xp, xn.asarray(x64, dtype="float64")))
     assert np.max(np.abs(got64 - ref(x64))) < 1e-12
     got32 = host(erf_array_api(xp, xn.asarray(x64, dtype="float32")))
-    assert np.max(np.abs(got32 - ref(x64.astype("float32")))) < 1e-6
+    assert np.max(np.abs(got32 - ref(x64.astype("float32")))) < 3 * np.finfo(np.float32).eps
 
 
 @pytest.mark.parametrize("shape", [(8, 5), (6, 3, 4)], ids=["NC", "NCL"])
@@ -224,11 +225,16 @@ def test_cross_entropy_module_and_nll_and_mse(backend, float64):
 
 def test_cross_entropy_bad_labels(backend):
     z = rand((3, 4), seed=15, dtype="float32")
-    with pytest.raises(ValueError, match=r"target: labels must lie in 0..3 .*got values in 0..4"):
-        F.cross_entropy(z, xn.asarray([0, 4, 1]))
+    bad = xn.asarray([0, 4, 1])
+    if xn.backend.on_host(bad):
+        with pytest.raises(ValueError, match=r"target: labels must lie in 0..3 .*got values in 0..4"):
+            F.cross_entropy(z, bad)
+    else:  # on a GPU a direct call does not read labels (a per-step sync); they are checked where data enters
+        with pytest.raises(ValueError, match=r"y: expected labels in 0..3, got values in 0..4"):
+            xn.data.ArrayDataset(z.data, bad, num_classes=4)
     with pytest.raises(ValueError, match="target: expected 3 rows"):
         F.cross_entropy(z, xn.asarray([0, 1]))
-    with pytest.raises(ValueError, match="probability targets must have shape"):
+    with pytest.raises(ValueError, match="expected probability targets of shape"):
         F.cross_entropy(z, xn.asarray([0.0, 1.0, 2.0]))
     with pytest.raises(ValueError, match=r"unbatched input of shape \(3,\) expected target shape \(\)"):
         F.cross_entropy(rand((3,), dtype="float32"), xn.asarray([0, 1, 2]))

@@ -24,12 +24,24 @@ from .backend import (
     use_backend,
 )
 from .tensor import Tensor, as_tensor, concat, exp, log, maximum, tanh, tensor
-from .train import EarlyStopping, History, evaluate, fit, load, predict, save
+from .backend.random import Generator
+from .train import CheckpointError, EarlyStopping, History, NonFiniteLossError, evaluate, fit, load, predict, save
+from . import config  # noqa: E402 - after train: it builds on it
+from .config import load_run
 
 __all__ = [
-    "Backend", "BackendMismatchError", "EarlyStopping", "History", "data", "datasets", "evaluate", "fit", "load",
+    "Backend", "BackendMismatchError", "CheckpointError", "Generator", "NonFiniteLossError", "EarlyStopping", "config",
+    "History", "data", "datasets", "evaluate", "fit", "load",
     "metrics", "predict", "preprocessing", "save", "BackendUnavailableError", "Function", "Tensor", "__version__", "as_tensor",
     "asarray", "autograd", "available_backends", "concat", "enable_grad", "exp", "get_backend", "get_default_dtype",
-    "is_grad_enabled", "log", "manual_seed", "maximum", "nn", "no_grad", "optim", "set_backend",
+    "is_grad_enabled", "load_run", "log", "manual_seed", "maximum", "nn", "no_grad", "optim", "set_backend",
     "set_default_dtype", "synchronize", "tanh", "tensor", "to_device", "to_numpy", "use_backend",
 ]
+
+
+def __getattr__(name):  # lazy: ``xn.experiments`` and ``xn.sklearn`` load on first use
+    if name in ("experiments", "sklearn"):
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'xpnet' has no attribute {name!r}")

@@ -1,3 +1,4 @@
+# purity: host -- figures are drawn on the host from host arrays
 """Training curves and confusion-matrix figures (matplotlib, optional: ``pip install 'xpnet[plot]'``)."""
 from __future__ import annotations
 
@@ -27,46 +28,96 @@ def _save(fig, path):
     write_atomic(path, buf.getvalue())
 
 
-def plot_history(history, path) -> bool:
-    """Loss and accuracy per epoch (train and validation) to a PNG; False if matplotlib is missing."""
+def run_title(cfg: dict, summary: dict | None = None) -> str:
+    """``name: model, optimiser lr, batch, schedule`` (and the test accuracy when known) for figure titles."""
+    m, t = cfg["model"], cfg["train"]
+    model = "baseline" if m["type"] == "baseline" else "mlp " + "-".join(map(str, m["hidden"]))
+    extras = [x for x in (m["activation"] if m["type"] == "mlp" else "", m["norm"] if m["norm"] != "none" else "",
+                          f"dropout {m['dropout']:g}" if m["dropout"] else "") if x]
+    parts = [model + (f" ({', '.join(extras)})" if extras else ""), f"{t['optimizer']} lr {t['lr']:g}",
+             f"batch {t['batch_size']}"]
+    if t["scheduler"] != "none":
+        parts.append(t["scheduler"])
+    if t["weight_decay"]:
+        parts.append(f"wd {t['weight_decay']:g}")
+    title = f"{cfg.get('name', 'run')}: " + ", ".join(parts)
+    if summary and summary.get("test_accuracy") is not None:
+        title += f"  |  test acc {summary['test_accuracy']:.1%}"
+    return title
+
+
+def plot_history(history, path, title: str | None = None, val_label: str | None = "validation",
+                 lr_panel: bool | None = None) -> bool:
+    """Loss, accuracy (train and validation) and, with ``lr_panel`` (default: when the learning rate
+    changes), the learning rate per epoch, with a marker at ``history.best_epoch``; False if matplotlib
+    is missing. ``val_label`` names the split behind the ``val_*`` columns."""
     plt = _pyplot()
     if plt is None:
         return False
     h = history.history
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    for ax, key in zip(axes, ("loss", "accuracy")):
-        for prefix, style in (("", "-"), ("val_", "--")):
-            if prefix + key in h:
-                ax.plot(range(1, len(h[prefix + key]) + 1), h[prefix + key], style, label=(prefix or "train_") + key)
+    lrs = h.get("lr", [])
+    if lr_panel is None:
+        lr_panel = len(set(lrs)) > 1
+    panels = [("loss", "cross-entropy loss"), ("accuracy", "accuracy")] + ([("lr", "learning rate")] if lr_panel and lrs else [])
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.8))
+    best = history.best_epoch
+    for ax, (key, ylabel) in zip(axes, panels):
+        series = [("", "-", "train")] if key == "lr" else [("", "-", "train"), ("val_", "--", val_label or "validation")]
+        for prefix, style, label in series:
+            ys = h.get(prefix + key)
+            if ys:
+                xs = range(1, len(ys) + 1)
+                ax.plot(xs, ys, style, label=label if key != "lr" else None)
+                if best is not None and best < len(ys) and key != "lr":
+                    ax.plot([best + 1], [ys[best]], "o", color=ax.lines[-1].get_color(), markersize=6)
+        if best is not None and key != "lr":
+            ax.axvline(best + 1, color="grey", linestyle=":", linewidth=1, label=f"best epoch ({best + 1})")
         ax.set_xlabel("epoch")
-        ax.set_title(key)
+        ax.set_ylabel(ylabel)
+        ax.set_title(ylabel)
         ax.grid(alpha=0.3)
-        ax.legend()
+        if key == "lr":
+            ax.set_yscale("log" if min(lrs) > 0 else "linear")
+        else:
+            ax.legend()
+    if title:
+        fig.suptitle(title, fontsize=10)
     _save(fig, path)
     plt.close(fig)
     return True
 
 
-def plot_confusion(cm, path, class_names=None) -> bool:
-    """A confusion matrix (host array) as a labelled heat map PNG."""
+def plot_confusion(cm, path, class_names=None, title: str = "test split") -> bool:
+    """A confusion matrix (host array) as two labelled heat maps: counts, and rows normalised to 1
+    (each row's diagonal is that class's recall)."""
+    import numpy as np
+
     plt = _pyplot()
     if plt is None:
         return False
+    cm = np.asarray(cm)
     n = len(cm)
     names = class_names or [str(i) for i in range(n)]
-    fig, ax = plt.subplots(figsize=(0.6 * n + 2.5, 0.6 * n + 2))
-    im = ax.imshow(cm, cmap="Blues")
-    fig.colorbar(im, ax=ax)
-    ax.set_xticks(range(n), names)
-    ax.set_yticks(range(n), names)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    top = cm.max() if cm.size else 0
-    for i in range(n):
-        for j in range(n):
-            ax.text(j, i, int(cm[i][j]), ha="center", va="center", fontsize=8,
-                    color="white" if cm[i][j] > top / 2 else "black")
-    ax.set_title("confusion matrix (test)")
+    rows = cm.sum(axis=1, keepdims=True)
+    norm = cm / np.where(rows == 0, 1, rows)
+    size = 0.5 * n + 2.5
+    fig, axes = plt.subplots(1, 2, figsize=(2 * size + 1, size))
+    for ax, data, label, fmt in ((axes[0], cm, "number of rows", lambda v: f"{int(v)}"),
+                                 (axes[1], norm, "fraction of the true class", lambda v: f"{v:.2f}")):
+        im = ax.imshow(data, cmap="Blues", vmin=0, vmax=None if data is cm else 1)
+        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04).set_label(label)
+        ax.set_xticks(range(n), names)
+        ax.set_yticks(range(n), names)
+        ax.set_xlabel("predicted class")
+        ax.set_ylabel("true class")
+        top = data.max() if data.size else 0
+        for i in range(n):
+            for j in range(n):
+                ax.text(j, i, fmt(data[i][j]), ha="center", va="center", fontsize=7,
+                        color="white" if data[i][j] > top / 2 else "black")
+    axes[0].set_title("confusion matrix: counts")
+    axes[1].set_title("row-normalised (recall per class)")
+    fig.suptitle(f"confusion matrix ({title})", fontsize=10)
     _save(fig, path)
     plt.close(fig)
     return True

@@ -7,6 +7,7 @@ from .devices import (
     on_host_check,
     BackendMismatchError,
     asarray,
+    check_numeric,
     backend_of,
     describe,
     device_of,
@@ -23,7 +24,7 @@ from .registry import KNOWN, Backend, BackendUnavailableError, available_backend
 from .state import get_backend, set_backend, use_backend
 
 __all__ = [
-    "Backend", "BackendMismatchError", "BackendUnavailableError", "KNOWN", "asarray", "available_backends",
+    "Backend", "BackendMismatchError", "BackendUnavailableError", "KNOWN", "asarray", "check_numeric", "available_backends",
     "backend_of", "describe", "on_host", "on_host_check", "device_of", "dtype_name", "get_backend", "get_default_dtype", "is_array", "load",
     "manual_seed", "mismatch", "namespace_name", "namespace_of", "resolve_dtype", "set_backend",
     "set_default_dtype", "synchronize", "to_device", "to_numpy", "use_backend",

@@ -66,9 +66,12 @@ def describe(x) -> str:
 
 
 def mismatch(op, a, b) -> BackendMismatchError:
+    na, nb = namespace_name(namespace_of(a)), namespace_name(namespace_of(b))
+    what = f"the backends differ ({na} vs {nb})" if na != nb else \
+        f"the devices differ ({device_of(a)} vs {device_of(b)})"
     return BackendMismatchError(
-        f"{op}: cannot mix an array of {describe(a)} with an array of {describe(b)}; "
-        "move one with xn.to_device(x, target) first"
+        f"{op}: cannot mix an array of {describe(a)} with an array of {describe(b)}: {what}; "
+        f"move one with xn.to_device(x, {nb!r}) (or a model with model.to(...)) first"
     )
 
 
@@ -213,3 +216,25 @@ def on_host_check(x, name: str, num_classes=None) -> None:
         if lo < 0 or (num_classes is not None and hi >= num_classes):
             expected = f"0..{num_classes - 1}" if num_classes is not None else "non-negative class indices"
             raise ValueError(f"{name}: expected labels in {expected}, got values in {lo}..{hi}")
+
+
+def check_numeric(data, name: str):
+    """``data`` as an array (host data via NumPy), refusing ragged, text, complex and object data
+    with an error naming the argument (before NumPy's own message would)."""
+    if hasattr(data, "_xp") and hasattr(data, "data"):
+        data = data.data
+    if isinstance(data, (str, bytes, dict, set)) or data is None:
+        raise TypeError(f"{name}: expected a numeric array, got {type(data).__name__}")
+    if not is_array(data):
+        try:
+            data = np.asarray(data)
+        except (ValueError, TypeError) as e:
+            raise ValueError(f"{name}: expected a rectangular numeric array, got ragged or mixed data "
+                             f"({type(data).__name__}: {e})") from None
+        if data.dtype.kind not in "biuf":
+            raise TypeError(f"{name}: expected real numbers, got NumPy dtype {data.dtype} from {type(data).__name__}")
+        return data
+    kind = getattr(data.dtype, "kind", None)
+    if kind is not None and kind not in "biuf" or "complex" in str(data.dtype):
+        raise TypeError(f"{name}: expected real numbers, got dtype {data.dtype}")
+    return data

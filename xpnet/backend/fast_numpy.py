@@ -38,7 +38,11 @@ if AVAILABLE:
     RSQRT2 = np.float32(1 / math.sqrt(2))
     RSQRT2PI = np.float32(1 / math.sqrt(2 * math.pi))
 
-    @njit(inline="always", fastmath=True)
+    # fast-math without its "no NaN / no inf" assumptions, and NumPy's error model (x/0 gives inf or
+    # NaN instead of raising ZeroDivisionError): a NaN input propagates to the non-finite-loss check
+    _FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}
+
+    @njit(inline="always", fastmath=_FAST, error_model="numpy")
     def _erf32(x):
         x = min(max(x, -F4), F4)
         x2 = x * x
@@ -76,8 +80,9 @@ if AVAILABLE:
     _KERNELS = {}
     for _name, _f, _fm in (("fwd32", _fwd32, True), ("bwd32", _bwd32, True), ("fwd64", _fwd64, False),
                            ("bwd64", _bwd64, False)):
-        _KERNELS[_name, False] = njit(fastmath=_fm, cache=True)(_f)
-        _KERNELS[_name, True] = njit(parallel=True, fastmath=_fm, cache=True)(_f)
+        _fm = _FAST if _fm else False
+        _KERNELS[_name, False] = njit(fastmath=_fm, error_model="numpy", cache=True)(_f)
+        _KERNELS[_name, True] = njit(parallel=True, fastmath=_fm, error_model="numpy", cache=True)(_f)
 
 PARALLEL_MIN = int(os.environ.get("XPNET_NUMBA_PARALLEL_MIN", 1 << 20))
 

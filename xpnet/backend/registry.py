@@ -71,11 +71,32 @@ def _load_cupy(device):
     try:
         n = cupy.cuda.runtime.getDeviceCount()
     except Exception as e:  # CUDA driver missing or broken
-        raise BackendUnavailableError(f"backend 'cupy' is installed but CUDA is not usable: {e}") from None
+        raise BackendUnavailableError(_cuda_unusable(cupy, e)) from None
     if n == 0:
-        raise BackendUnavailableError("backend 'cupy' is installed but no CUDA GPU is visible")
+        raise BackendUnavailableError(f"backend 'cupy': CuPy {cupy.__version__} is installed but no CUDA GPU is visible")
     index = 0 if device is None else int(str(device).rsplit(":", 1)[-1])
     return Backend("cupy", xp, cupy.cuda.Device(index), cupy)
+
+
+def _cuda_unusable(cupy, error) -> str:
+    """One line saying why an installed CuPy cannot run: no driver (no GPU here), a driver older than
+    CuPy's CUDA runtime, or the CUDA error itself."""
+    def version(fn):
+        try:
+            v = int(fn())
+        except Exception:
+            return None
+        return v
+
+    drv = version(cupy.cuda.runtime.driverGetVersion)
+    rt = version(cupy.cuda.runtime.runtimeGetVersion)
+    cuda = lambda v: f"{v // 1000}.{v % 1000 // 10}"
+    head = f"backend 'cupy': CuPy {getattr(cupy, '__version__', '?')} is installed"
+    if not drv:
+        return f"{head} but no NVIDIA driver was found: no usable GPU on this machine ({type(error).__name__})"
+    if rt and drv < rt:
+        return f"{head} (CUDA runtime {cuda(rt)}) but the NVIDIA driver supports CUDA {cuda(drv)} only: update the driver"
+    return f"{head} but CUDA is not usable: {error}"
 
 
 def _load_strict(device):

@@ -8,34 +8,47 @@ import time
 
 from .. import backend as B
 
-QUICK = {"rows": 5000, "rounds": 2, "workloads": ["W1", "W2", "W3"]}
+QUICK = {"rows": 3000, "rounds": 2, "workloads": "W1,W2,W3"}
+FULL = {"rows": 50_000, "rounds": 5, "workloads": "W1,W2,W3,W4"}
 
 
 def add_arguments(ap) -> None:
     ap.add_argument("--backend", action="append", help="xpnet backend(s) to time (repeatable; default numpy)")
-    ap.add_argument("--workloads", default="W1,W2,W3,W4", help="comma-separated subset of W1,W2,W3,W4")
-    ap.add_argument("--rows", type=int, default=50_000, help="rows per epoch (default 50,000)")
-    ap.add_argument("--rounds", type=int, default=5, help="timed rounds per implementation (default 5)")
+    ap.add_argument("--workloads", default=None, help="comma-separated subset of W1,W2,W3,W4 (default all; "
+                                                     "--quick: W1,W2,W3)")
+    ap.add_argument("--rows", type=int, default=None, help="rows per epoch (default 50,000; --quick: 3,000)")
+    ap.add_argument("--rounds", type=int, default=None, help="timed rounds per implementation (default 5; --quick: 2)")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--quick", action="store_true", help="CI mode: W1–W3, 5,000 rows, 2 rounds (under a minute)")
+    ap.add_argument("--quick", action="store_true", help="CI mode: smaller defaults (W1–W3, 3,000 rows, 2 rounds; "
+                                                         "under a minute); --workloads/--rows/--rounds still apply")
     ap.add_argument("--no-torch", action="store_true", help="skip the PyTorch peer")
     ap.add_argument("--no-reference", action="store_true", help="skip the hand-written NumPy reference")
     ap.add_argument("--torch-device", default=None, help="PyTorch device (default: cuda for cupy, else cpu)")
     ap.add_argument("--out", default="benchmarks/results", help="output folder (default benchmarks/results)")
     ap.add_argument("--name", default=None, help="file stem (default cpu / gpu-<name> / quick)")
+    ap.add_argument("--count-ops", action="store_true",
+                    help="count device operations per training step (xpnet's cupy path on the CuPy stand-in, "
+                         "PyTorch eager from torch.profiler) instead of timing; writes <out>/ops.md and ops.json")
 
 
 def run(args) -> int:
     from . import report, runner
     from .workloads import WORKLOADS
 
+    if getattr(args, "count_ops", False):
+        return _count_ops(args)
     backends = args.backend or ["numpy"]
-    rows, rounds, names = args.rows, args.rounds, [w.strip() for w in args.workloads.split(",") if w.strip()]
-    if args.quick:
-        rows, rounds, names = QUICK["rows"], QUICK["rounds"], QUICK["workloads"]
+    defaults = QUICK if args.quick else FULL
+    pick = lambda name: getattr(args, name) if getattr(args, name) is not None else defaults[name]
+    rows, rounds = pick("rows"), pick("rounds")
+    names = [w.strip().upper() for w in pick("workloads").split(",") if w.strip()]
     unknown = [n for n in names if n not in WORKLOADS]
-    if unknown:
-        raise ValueError(f"--workloads: unknown {unknown}; expected some of {sorted(WORKLOADS)}")
+    if unknown or not names:
+        raise ValueError(f"--workloads: unknown {unknown or pick('workloads')!r}; expected a comma-separated "
+                         f"subset of {','.join(sorted(WORKLOADS))}")
+    for name, value, low in (("--rows", rows, 2), ("--rounds", rounds, 1)):
+        if value < low:
+            raise ValueError(f"{name}: expected an integer >= {low}, got {value}")
     for b in backends:
         B.load(b)  # clear error now if unavailable
     gpu = any(B.load(b).is_gpu for b in backends)
@@ -66,4 +79,27 @@ def run(args) -> int:
     paths = report.write(results, meta, out / stem_name)
     print(report.markdown(results, meta))
     print("wrote " + ", ".join(map(str, paths)))
+    return 0
+
+
+def _count_ops(args) -> int:
+    import json
+
+    from ..io import write_atomic
+    from . import opcount
+    from .workloads import WORKLOADS
+
+    names = [w.strip() for w in args.workloads.split(",") if w.strip()]
+    unknown = [n for n in names if n not in WORKLOADS]
+    if unknown:
+        raise ValueError(f"--workloads: unknown {unknown}; expected some of {sorted(WORKLOADS)}")
+    counts = opcount.count_all(names, with_torch=not args.no_torch)
+    md = opcount.markdown(counts, "xpnet bench " + " ".join(shlex.quote(a) for a in sys.argv[2:]))
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = out / (args.name or "ops")
+    write_atomic(f"{stem}.md", md)
+    write_atomic(f"{stem}.json", json.dumps(counts, indent=1))
+    print(md)
+    print(f"wrote {stem}.md, {stem}.json")
     return 0

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 from .. import plotting
 from ..io import write_atomic
@@ -81,11 +82,14 @@ def write(results, meta, stem) -> list:
              write_atomic(f"{stem}.json", json.dumps({"meta": meta, "results": results, "rows": ratio_rows(results)},
                                                      indent=2, default=str))]
     bars = []
-    for r in ratio_rows(results):
-        d = {"train ÷ torch": r.get("train_vs_torch") or 0, "infer ÷ torch": r.get("infer_vs_torch") or 0}
-        if r.get("ref_vs_torch"):
-            d["NumPy-by-hand train ÷ torch"] = r["ref_vs_torch"]
-        bars.append((f"{r['workload']}\n{r['impl']}", d))
-    if plotting.plot_bars(bars, f"{stem}.png", "time relative to PyTorch eager (lower is faster)", "ratio"):
+    for r in ratio_rows(results):  # only the ratios that were measured: no empty chart without torch
+        d = {label: r[key] for key, label in (("train_vs_torch", "train ÷ torch"), ("infer_vs_torch", "infer ÷ torch"),
+                                              ("ref_vs_torch", "NumPy-by-hand train ÷ torch")) if r.get(key)}
+        if d:
+            bars.append((f"{r['workload']}\n{r['impl']}", d))
+    if not bars:
+        print(f"no chart {stem}.png: it shows times relative to PyTorch, which was not timed "
+              "(install torch, or drop --no-torch)", file=sys.stderr)
+    elif plotting.plot_bars(bars, f"{stem}.png", "time relative to PyTorch eager (lower is faster)", "ratio"):
         paths.append(f"{stem}.png")
     return paths

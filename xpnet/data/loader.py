@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from ..backend.random import make_generator, permutation
+from ..backend.random import as_generator, permutation
 
 
 class DataLoader:
@@ -11,19 +11,33 @@ class DataLoader:
 
     With ``shuffle`` the whole dataset is permuted once per epoch on the device (one gather), and
     batches are contiguous slices of it: no per-batch host copy. ``seed`` gives the loader its own
-    generator, so its order repeats regardless of other random draws.
+    generator, so its order repeats regardless of other random draws; so does ``generator`` (an
+    ``xn.Generator``, PyTorch's ``generator=``). Without either, this thread's stream shuffles.
     """
 
-    def __init__(self, dataset, batch_size: int = 32, shuffle: bool = False, drop_last: bool = False, seed=None):
+    def __init__(self, dataset, batch_size: int = 32, shuffle: bool = False, drop_last: bool = False, seed=None,
+                 generator=None):
         from .dataset import ArrayDataset
 
-        if isinstance(dataset, tuple):
+        if isinstance(dataset, tuple) and len(dataset) == 2:
             dataset = ArrayDataset(*dataset)
-        if not isinstance(batch_size, int) or batch_size <= 0:
-            raise ValueError(f"batch_size: expected a positive int, got {batch_size!r}")
+        if not isinstance(dataset, ArrayDataset):
+            raise TypeError(f"DataLoader: dataset: expected an xn.data.ArrayDataset or a tuple (X, y), "
+                            f"got {type(dataset).__name__}")
+        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
+            raise ValueError(f"DataLoader: batch_size: expected a positive int, got {batch_size!r}")
+        for name, v in (("shuffle", shuffle), ("drop_last", drop_last)):
+            if not isinstance(v, bool):
+                raise TypeError(f"DataLoader: {name}: expected True or False, got {type(v).__name__} {v!r}")
+        if seed is not None and generator is not None:
+            raise ValueError("DataLoader: pass either seed or generator, not both")
         self.dataset, self.batch_size, self.shuffle, self.drop_last = dataset, batch_size, shuffle, drop_last
         self.seed = seed
-        self._gen = None if seed is None else make_generator(seed, dataset.backend)
+        self.generator = as_generator(generator if seed is None else seed, dataset.backend, "DataLoader: seed")
+
+    @property
+    def _gen(self):
+        return self.generator
 
     def __len__(self) -> int:
         n = len(self.dataset)
@@ -45,10 +59,13 @@ class DataLoader:
         stop = n - n % bs if self.drop_last else n
         for i in range(0, stop, bs):
             j = min(i + bs, n)
-            yield (X[i:j, ...], y[i:j]) if y is not None else X[i:j, ...]
+            yield (X[i:j, ...], y[i:j, ...]) if y is not None else X[i:j, ...]
 
     def to(self, target) -> "DataLoader":
         self.dataset.to(target)
-        if self.seed is not None:
-            self._gen = make_generator(self.seed, self.dataset.backend)
+        if self.generator is not None:
+            state = self.generator.get_state()
+            self.generator = as_generator(self.seed if self.seed is not None else 0, self.dataset.backend)
+            if self.generator.backend.name == "numpy" and state.get("kind") == "numpy":
+                self.generator.set_state(state)
         return self

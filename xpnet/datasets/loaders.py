@@ -157,13 +157,34 @@ def load_csv(train_path, test_path=None, label_column: int = -1, test_fraction: 
         p = pathlib.Path(p)
         if not p.exists():
             raise FileNotFoundError(f"dataset: {p} does not exist")
-        first = p.open().readline()
+        if p.is_dir():
+            raise IsADirectoryError(f"dataset: {p} is a folder, expected a .csv file")
+        with p.open(errors="replace") as f:
+            first = f.readline()
         header = skip_header if skip_header is not None else any(c.isalpha() for c in first.replace("e", "").replace("E", ""))
+        if p.is_dir():
+            raise IsADirectoryError(f"dataset: {p} is a folder, expected a .csv file")
         try:
-            a = np.loadtxt(p, delimiter=",", skiprows=1 if header else 0, ndmin=2)
-        except ValueError as e:
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # "input contained no data": refused below
+                a = np.loadtxt(p, delimiter=",", skiprows=1 if header else 0, ndmin=2)
+        except (ValueError, UnicodeDecodeError) as e:
             raise ValueError(f"dataset: {p} is not a numeric CSV: {e}") from None
+        if a.shape[0] == 0:
+            raise ValueError(f"dataset: {p} holds no data rows (expected one row per sample, the label in "
+                             f"column {label_column})")
+        if a.shape[1] < 2 or not -a.shape[1] <= label_column < a.shape[1]:
+            raise ValueError(f"dataset: label_column: expected a column of {p}'s {a.shape[1]} columns with at least "
+                             f"one feature column left, got {label_column}")
         return np.delete(a, label_column, axis=1), a[:, label_column]
+
+    if isinstance(label_column, bool) or not isinstance(label_column, int):
+        raise TypeError(f"load_csv: label_column: expected an int, got {type(label_column).__name__}")
+    if test_path is None and (isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float))
+                              or not 0.0 < test_fraction < 1.0):
+        raise ValueError(f"load_csv: test_fraction: expected a fraction in (0, 1), got {test_fraction!r}")
 
     x, y = read(train_path)
     if test_path is not None:
@@ -180,6 +201,11 @@ def load_csv(train_path, test_path=None, label_column: int = -1, test_fraction: 
 
 def make_synthetic(n: int = 50_000, features: int = 128, classes: int = 10, seed: int = 0, n_test=None) -> Splits:
     """Benchmark data: X ~ N(0, 1) float32 (n × features), labels uniform in 0..classes−1."""
+    for name, v, lo in (("n", n, 1), ("features", features, 1), ("classes", classes, 1), ("seed", seed, 0)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+            raise ValueError(f"make_synthetic: {name}: expected an int >= {lo}, got {v!r}")
+    if n_test is not None and (isinstance(n_test, bool) or not isinstance(n_test, (int, np.integer)) or n_test < 0):
+        raise ValueError(f"make_synthetic: n_test: expected an int >= 0 or None, got {n_test!r}")
     rng = np.random.default_rng(seed)
     n_test = n // 5 if n_test is None else n_test
     x = rng.standard_normal((n + n_test, features), dtype=np.float32)

@@ -7,19 +7,26 @@ get precision = recall = F1 = 0 (scikit-learn's ``zero_division=0``).
 """
 from __future__ import annotations
 
-from ..backend import asarray, describe, namespace_of
+from ..backend import asarray, describe, get_default_dtype, namespace_of
 from ..backend.special import one_hot
 
 _AVERAGES = ("macro", "weighted", "micro", None)
 
 
 def _labels(y_true, y_pred):
-    y_true = y_true.data if hasattr(y_true, "_xp") else y_true
-    y_pred = y_pred.data if hasattr(y_pred, "_xp") else y_pred
+    from ..backend import backend_of, mismatch
+    from ..backend import check_numeric as _numeric
+
+    y_true = _numeric(y_true, "y_true")
+    y_pred = _numeric(y_pred, "y_pred")
     if not hasattr(y_true, "__array_namespace__"):
         y_true = asarray(y_true)
     if not hasattr(y_pred, "__array_namespace__"):
         y_pred = asarray(y_pred)
+    if type(y_true) is not type(y_pred):
+        bt, bp = backend_of(y_true), backend_of(y_pred)
+        if bt.name != bp.name:
+            raise mismatch("metrics: y_true and y_pred", y_true, y_pred)
     xp = namespace_of(y_true)
     if y_pred.ndim == 2:
         y_pred = xp.argmax(y_pred, axis=1)
@@ -44,8 +51,19 @@ def confusion_matrix(y_true, y_pred, num_classes: int | None = None):
     """C[i, j] = number of rows of true class i predicted as j (int64, on the device).
     ``num_classes`` defaults to 1 + the largest label seen (one host read)."""
     xp, t, p = _labels(y_true, y_pred)
-    if num_classes is None:
-        num_classes = int(xp.max(xp.maximum(t, p))) + 1 if t.shape[0] else 0
+    if num_classes is not None and (not isinstance(num_classes, int) or isinstance(num_classes, bool)
+                                    or num_classes < 1):
+        raise ValueError(f"confusion_matrix: num_classes: expected an int >= 1 or None, got {num_classes!r}")
+    if t.shape[0]:
+        lo = int(xp.min(xp.minimum(t, p)))
+        hi = int(xp.max(xp.maximum(t, p)))
+        if num_classes is None:
+            num_classes = hi + 1
+        if lo < 0 or hi >= num_classes:
+            raise ValueError(f"confusion_matrix: labels: expected y_true and y_pred in 0..{num_classes - 1}, "
+                             f"got values in {lo}..{hi}")
+    elif num_classes is None:
+        num_classes = 0
     dtype = xp.float64 if t.shape[0] >= 2**24 else xp.float32
     counts = xp.matmul(xp.matrix_transpose(one_hot(xp, t, num_classes, dtype)), one_hot(xp, p, num_classes, dtype))
     return xp.astype(xp.round(counts), xp.int64)
@@ -60,7 +78,7 @@ def precision_recall_f1(y_true, y_pred, average="macro", num_classes: int | None
         raise ValueError(f"average: expected one of {_AVERAGES}, got {average!r}")
     cm = confusion_matrix(y_true, y_pred, num_classes)
     xp = namespace_of(cm)
-    c = xp.astype(cm, xp.float64)
+    c = xp.astype(cm, getattr(xp, get_default_dtype()))  # counts are exact in float32 below 2**24
     tp = xp.linalg.diagonal(c) if hasattr(xp, "linalg") and hasattr(xp.linalg, "diagonal") else _diag(xp, c)
     pred_count = xp.sum(c, axis=0)
     support = xp.sum(c, axis=1)
@@ -75,7 +93,7 @@ def precision_recall_f1(y_true, y_pred, average="macro", num_classes: int | None
     if average == "weighted":
         w = support / xp.sum(support)
         return xp.sum(p * w), xp.sum(r * w), xp.sum(f * w), xp.sum(support)
-    present = xp.astype((support + pred_count) > 0, xp.float64)
+    present = xp.astype((support + pred_count) > 0, c.dtype)
     k = xp.sum(present)
     return xp.sum(p * present) / k, xp.sum(r * present) / k, xp.sum(f * present) / k, xp.sum(support)
 
@@ -106,9 +124,19 @@ def classification_report(y_true, y_pred, target_names=None, digits: int = 4, nu
     macro and weighted averages."""
     from ..backend import to_numpy
 
+    if not isinstance(digits, int) or isinstance(digits, bool) or not 0 <= digits <= 15:
+        raise ValueError(f"classification_report: digits: expected an int in 0..15, got {digits!r}")
     p, r, f, s = (to_numpy(v) for v in precision_recall_f1(y_true, y_pred, None, num_classes))
     n = len(s)
-    names = [str(i) for i in range(n)] if target_names is None else list(target_names)
+    if target_names is not None:
+        if isinstance(target_names, str) or not hasattr(target_names, "__iter__"):
+            raise TypeError(f"classification_report: target_names: expected a list of {n} names, got "
+                            f"{type(target_names).__name__}")
+        target_names = [str(x) for x in target_names]
+        if len(target_names) != n:
+            raise ValueError(f"classification_report: target_names: expected {n} names (one per class), got "
+                             f"{len(target_names)}: {target_names}")
+    names = [str(i) for i in range(n)] if target_names is None else target_names
     width = max(len("weighted avg"), *(len(x) for x in names))
     head = f"{'':>{width}} {'precision':>9} {'recall':>9} {'f1-score':>9} {'support':>9}"
     lines = [head, ""]

@@ -1,7 +1,7 @@
 """One flat buffer per parameter group: the fused optimiser step.
 
-Every parameter of a group becomes a view into one flat array P, and gradients are gathered into a
-flat G, so an update is a handful of array operations over P instead of a handful per parameter
+Every parameter of a group becomes a view into one flat array P, and gradients are concatenated into
+a flat G (one operation), so an update is a handful of array operations over P instead of a handful per parameter
 (the idea of tinygrad's fused optimiser). The per-parameter state that ``state_dict`` shows
 (momentum buffers, Adam moments) are views into flat state arrays, so nothing is stored twice.
 Elementwise updates do not depend on the layout: results are bit-identical to the per-parameter loop.
@@ -39,8 +39,6 @@ class FlatGroup:
         self.views = self._views(flat)
         for p, v in zip(params, self.views):
             p.data = v
-        self.grad = xp.zeros_like(flat)
-        self.grad_views = self._views(self.grad)
         self.state = self._gather_state(state)
 
     def _views(self, flat):
@@ -74,9 +72,10 @@ class FlatGroup:
         return all(state.get(p, {}).get(k) == v for p in self.params for k, v in scalars)
 
     def gather_grads(self):
-        for p, gv in zip(self.params, self.grad_views):
-            gv[...] = p.grad
-        return self.grad
+        """The flat gradient G: one concatenation (one device operation; copying each gradient into a
+        kept buffer would be one per parameter)."""
+        xp = self.xp
+        return xp.concat([xp.reshape(p.grad, (-1,)) for p in self.params])
 
     def publish_state(self, state):
         """Per-parameter state entries as views of the flat ones (what state_dict shows); views are

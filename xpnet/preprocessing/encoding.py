@@ -1,6 +1,8 @@
 """Label encoding."""
 from __future__ import annotations
 
+import math
+
 from ..backend import asarray, describe, get_default_dtype, namespace_of, resolve_dtype
 from ..backend.special import one_hot as _one_hot
 
@@ -8,10 +10,22 @@ from ..backend.special import one_hot as _one_hot
 def one_hot(labels, num_classes: int | None = None, dtype=None):
     """Rows e_{y_i} (report 001 §2.1.3): shape (N, num_classes), default float dtype.
     ``num_classes`` defaults to max(label) + 1 (one host read)."""
+    from ..backend import check_numeric as _numeric
+
+    labels = _numeric(labels, "one_hot: labels")
     labels = asarray(labels) if not hasattr(labels, "__array_namespace__") else labels
     xp = namespace_of(labels)
     if not xp.isdtype(labels.dtype, "integral"):
-        raise TypeError(f"labels: expected integer class labels, got {describe(labels)}")
-    if num_classes is None:
-        num_classes = int(xp.max(labels)) + 1
+        raise TypeError(f"one_hot: labels: expected integer class labels, got {describe(labels)}")
+    if num_classes is not None and (not isinstance(num_classes, int) or isinstance(num_classes, bool)
+                                    or num_classes < 1):
+        raise ValueError(f"one_hot: num_classes: expected an int >= 1 or None, got {num_classes!r}")
+    if math.prod(labels.shape) == 0 and num_classes is None:
+        raise ValueError("one_hot: num_classes: needed for empty labels (it cannot be inferred)")
+    if math.prod(labels.shape):
+        lo, hi = int(xp.min(labels)), int(xp.max(labels))
+        if num_classes is None:
+            num_classes = hi + 1
+        if lo < 0 or hi >= num_classes:
+            raise ValueError(f"one_hot: labels: expected values in 0..{num_classes - 1}, got values in {lo}..{hi}")
     return _one_hot(xp, labels, num_classes, resolve_dtype(xp, dtype or get_default_dtype()))

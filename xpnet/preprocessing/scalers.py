@@ -1,15 +1,28 @@
 """Feature scalers, fitted on training data and applied to any split (scikit-learn semantics)."""
 from __future__ import annotations
 
-from ..backend import asarray, describe, namespace_of
+import math
+
+from ..backend import asarray, backend_of, describe, get_default_dtype, is_array, namespace_of, on_host_check
 
 
 class _Scaler:
     def _check(self, X, fitted=True):
-        X = X.data if hasattr(X, "_xp") else X
-        X = asarray(X) if not hasattr(X, "__array_namespace__") else X
+        from ..backend import check_numeric as _numeric
+
+        who = f"{type(self).__name__}.{'transform' if fitted else 'fit'}"
+        X = _numeric(X, f"{who}: X")
+        if not is_array(X) or backend_of(X).name == "numpy":
+            X = asarray(X)  # host data: the active backend, the default float dtype (as xn.asarray)
+        xp = namespace_of(X)
+        if not xp.isdtype(X.dtype, "real floating"):
+            X = xp.astype(X, getattr(xp, get_default_dtype()))
         if X.ndim != 2:
-            raise ValueError(f"X: expected shape (N, features), got {describe(X)}")
+            raise ValueError(f"{who}: X: expected shape (N, features), got {describe(X)}")
+        if not fitted:
+            if X.shape[0] == 0:
+                raise ValueError(f"{who}: X: expected at least one row, got {describe(X)}")
+            on_host_check(X, f"{who}: X")
         if fitted:
             if not hasattr(self, "n_features_in_"):
                 raise RuntimeError(f"{type(self).__name__}: call fit(X_train) before transform")
@@ -47,7 +60,12 @@ class MinMaxScaler(_Scaler):
     """x' = (x − min)/(max − min)·(b − a) + a per feature (report 000 §2.1.1); constant features → a."""
 
     def __init__(self, feature_range=(0.0, 1.0)):
-        self.feature_range = feature_range
+        ok = isinstance(feature_range, (tuple, list)) and len(feature_range) == 2 and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in feature_range)
+        if not ok or not feature_range[0] < feature_range[1]:
+            raise ValueError(f"MinMaxScaler: feature_range: expected (min, max) finite numbers with min < max, "
+                             f"got {feature_range!r}")
+        self.feature_range = tuple(float(v) for v in feature_range)
 
     def fit(self, X):
         X = self._check(X, fitted=False)

@@ -1,7 +1,7 @@
 """Training workflow: fit / evaluate / predict, History, callbacks, checkpoints."""
 from .callbacks import Callback, EarlyStopping
-from .checkpoint import load, save
+from .checkpoint import CheckpointError, load, save
 from .history import History
-from .loop import evaluate, fit, predict
+from .loop import NonFiniteLossError, evaluate, fit, predict
 
-__all__ = ["Callback", "EarlyStopping", "History", "evaluate", "fit", "load", "predict", "save"]
+__all__ = ["CheckpointError", "NonFiniteLossError", "Callback", "EarlyStopping", "History", "evaluate", "fit", "load", "predict", "save"]

@@ -26,10 +26,18 @@ class EarlyStopping(Callback):
 
     def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0, mode: str = "auto",
                  restore_best_weights: bool = True):
+        if not isinstance(monitor, str) or not monitor:
+            raise TypeError(f"EarlyStopping: monitor: expected a logged name such as 'val_loss', got {monitor!r}")
+        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
+            raise ValueError(f"EarlyStopping: patience: expected an int >= 0, got {patience!r}")
+        if isinstance(min_delta, bool) or not isinstance(min_delta, (int, float)) or not math.isfinite(min_delta):
+            raise ValueError(f"EarlyStopping: min_delta: expected a finite number, got {min_delta!r}")
+        if not isinstance(restore_best_weights, bool):
+            raise TypeError(f"EarlyStopping: restore_best_weights: expected True or False, got {restore_best_weights!r}")
         if mode == "auto":
             mode = "max" if "acc" in monitor or monitor.endswith("f1") else "min"
         if mode not in ("min", "max"):
-            raise ValueError(f"mode: expected 'min', 'max' or 'auto', got {mode!r}")
+            raise ValueError(f"EarlyStopping: mode: expected 'min', 'max' or 'auto', got {mode!r}")
         self.monitor, self.patience, self.min_delta, self.mode = monitor, patience, abs(min_delta), mode
         self.restore_best_weights = restore_best_weights
         self.reset()
@@ -48,6 +56,8 @@ class EarlyStopping(Callback):
         if self.monitor not in logs:
             raise KeyError(f"EarlyStopping: monitor {self.monitor!r} is not logged; available: {sorted(logs)}")
         value = logs[self.monitor]
+        if not math.isfinite(value):  # a NaN never improves (and never counts as the best)
+            value = math.inf if self.mode == "min" else -math.inf
         if self._improved(value):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights:

@@ -18,14 +18,15 @@ class DropoutFn(Function):
         return g * ctx.saved_tensors[0], None
 
 
-def dropout_mask(x, p: float):
-    """The scaled keep-mask m/(1−p) for an array like ``x``, drawn from the backend generator."""
+def dropout_mask(x, p: float, generator=None):
+    """The scaled keep-mask m/(1−p) for an array like ``x``, drawn from ``generator`` (an
+    ``xn.Generator``) or this thread's stream of the backend."""
     is_tensor = hasattr(x, "_xp")
     data = x.data if is_tensor else x
     b = backend_of(data, x._xp if is_tensor else None)
     if p >= 1.0:
         return b.xp.zeros_like(data)
-    return _mask(b, data.shape, p, data.dtype)
+    return _mask(b, data.shape, p, data.dtype, gen=generator)
 
 
 def feature_dropout(x, p: float, training: bool, spatial: int, name: str):
@@ -48,13 +49,13 @@ def feature_dropout(x, p: float, training: bool, spatial: int, name: str):
     return DropoutFn.apply(x, scale)
 
 
-def dropout(x, p: float = 0.5, training: bool = True, mask=None):
+def dropout(x, p: float = 0.5, training: bool = True, mask=None, generator=None):
     """Zero each element with probability ``p`` and scale the rest by 1/(1−p) (training only).
-    ``mask``: a given scaled mask (for reproducing a run exactly)."""
+    ``mask``: a given scaled mask (for reproducing a run exactly); ``generator``: an ``xn.Generator``."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"p: dropout probability must be in [0, 1], got {p}")
     x = as_tensor(x)
     if not training or p == 0.0:
         return x
-    scale = dropout_mask(x, p) if mask is None else (mask.data if hasattr(mask, "_xp") else mask)
+    scale = dropout_mask(x, p, generator) if mask is None else (mask.data if hasattr(mask, "_xp") else mask)
     return DropoutFn.apply(x, scale)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ...autograd import Function
 from ...backend import describe
+from ...backend.fused import fused
 from ...tensor import as_tensor
 
 
@@ -13,8 +14,11 @@ class BatchNormFn(Function):
     Training: μ, σ² = batch mean and biased variance over the batch (and length) axes,
     x̂ = (x − μ)/√(σ² + ε), y = γx̂ + β; the running buffers move in place by
     r ← (1 − m)r + m·stat with the *unbiased* variance (PyTorch). Backward (closed form):
-    dx = (1/M)·(1/√(σ²+ε))·(M·dx̂ − Σdx̂ − x̂·Σ(dx̂·x̂)), dx̂ = γ·g, dγ = Σ g·x̂, dβ = Σ g.
+    dx = (1/M)·(1/√(σ²+ε))·(M·dx̂ − Σdx̂ − x̂·Σ(dx̂·x̂)), dx̂ = γ·g, dγ = Σ g·x̂, dβ = Σ g; since γ is
+    per channel, Σdx̂ = γ·dβ and Σ(dx̂·x̂) = γ·dγ, so dx = γ/√(σ²+ε)·(g − dβ/M − x̂·dγ/M).
     Evaluation uses the running statistics; then dx = γ·g/√(σ_r² + ε).
+    Where the namespace has fused kernels (CuPy), the normalisation, the running statistics and dx are
+    one launch each (:mod:`xpnet.backend.fast_cupy`).
     """
 
     @staticmethod
@@ -30,11 +34,22 @@ class BatchNormFn(Function):
             pshape = (1, x.shape[1], 1)
             weight = None if weight is None else xp.reshape(weight, pshape)
             bias = None if bias is None else xp.reshape(bias, pshape)
+        fast = fused(xp) if training and weight is not None and bias is not None else None
+        ctx.fast = fast
         if training:
             count = x.shape[0] if flat else x.shape[0] * x.shape[2]
             mean = xp.mean(x, axis=axes, keepdims=not flat)
             xhat = x - mean
             var = xp.mean(xhat * xhat, axis=axes, keepdims=not flat)
+            if fast is not None:
+                if running_mean is not None:
+                    fast.batchnorm_running(running_mean, running_var, mean if flat else xp.reshape(mean, (-1,)),
+                                           var if flat else xp.reshape(var, (-1,)), momentum,
+                                           momentum * count / max(count - 1, 1))
+                xhat, y = fast.batchnorm_forward(xhat, var, weight, bias, eps)
+                ctx.training, ctx.count, ctx.axes, ctx.flat, ctx.eps = training, count, axes, flat, eps
+                ctx.save_for_backward(xhat, var, weight)
+                return y
             inv_std = 1.0 / xp.sqrt(var + eps)
             if running_mean is not None:
                 running_mean *= 1.0 - momentum
@@ -64,22 +79,27 @@ class BatchNormFn(Function):
             c = g.shape[1]
             z = xp.zeros((c,), dtype=g.dtype, device=getattr(g, "device", None))
             return xp.zeros_like(g), (z if nw else None), (z if nb else None), None, None, None, None, None
-        xhat, inv_std, weight = ctx.saved_tensors
+        xhat, inv_std, weight = ctx.saved_tensors  # fused: the variance σ², not 1/√(σ²+ε)
         axes, flat = ctx.axes, ctx.flat
         _, nw, nb = ctx.needs_input_grad[:3]
-        gw = xp.sum(g * xhat, axis=axes) if nw else None
-        gb = xp.sum(g, axis=axes) if nb else None
-        dxhat = g if weight is None else g * weight
         if ctx.training:
             m = ctx.count
-            s1 = xp.sum(dxhat, axis=axes, keepdims=not flat)
-            s2 = xp.sum(dxhat * xhat, axis=axes, keepdims=not flat)
-            # dx = (1/√(σ²+ε))·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂))
-            gx = dxhat - s1 * (1.0 / m)
-            gx -= xhat * (s2 * (1.0 / m))
-            gx *= inv_std
-        else:
-            gx = dxhat * inv_std
+            gb = xp.sum(g, axis=axes, keepdims=not flat)
+            gw = xp.sum(g * xhat, axis=axes, keepdims=not flat)
+            if ctx.fast is not None:
+                gx = ctx.fast.batchnorm_backward(g, xhat, gb, gw, weight, inv_std, ctx.eps, 1.0 / m)
+            else:  # dx = γ/√(σ²+ε)·(g − Σg/M − x̂·Σ(g·x̂)/M)
+                gx = g - gb * (1.0 / m)
+                gx -= xhat * (gw * (1.0 / m))
+                gx *= inv_std if weight is None else weight * inv_std
+            gw, gb = (gw if nw else None), (gb if nb else None)
+            if not flat:
+                gw = None if gw is None else xp.reshape(gw, (-1,))
+                gb = None if gb is None else xp.reshape(gb, (-1,))
+            return gx, gw, gb, None, None, None, None, None
+        gw = xp.sum(g * xhat, axis=axes) if nw else None
+        gb = xp.sum(g, axis=axes) if nb else None
+        gx = (g if weight is None else g * weight) * inv_std
         if not flat:
             gw = None if gw is None else xp.reshape(gw, (-1,))
             gb = None if gb is None else xp.reshape(gb, (-1,))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from ...backend import get_backend, resolve_dtype
+from ...backend import BackendMismatchError, backend_of, describe, get_backend, resolve_dtype
 from .. import init as _init
 from ..functional.chain import Stage
 from ..functional.linear import LinearFn
@@ -93,6 +93,14 @@ class Linear(Module):
                 f"Linear({self.in_features}, {self.out_features}): input has {data.shape[-1]} features "
                 f"(shape {tuple(data.shape)}), expected {self.in_features}"
             )
+        if type(data) is not type(w) or getattr(data, "device", None) != getattr(w, "device", None):
+            bx, bw = backend_of(data), backend_of(w)
+            if (bx.name, str(bx.device)) != (bw.name, str(bw.device)):
+                raise BackendMismatchError(
+                    f"Linear: the input is on backend {describe(data)} but the model's weight is on "
+                    f"{describe(w)}: the backends differ; move the input with xn.to_device(x, "
+                    f"{bw.name!r}) (or the model with model.to(...)) first"
+                )
         if data.dtype != w.dtype:
             raise TypeError(
                 f"Linear: input dtype {data.dtype} differs from weight dtype {w.dtype}; "

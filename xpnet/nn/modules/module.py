@@ -201,12 +201,14 @@ class Module:
 
     def summary(self, input_shape=None, print_fn=None) -> str:
         """A table of layers with output shapes (when ``input_shape`` is given, traced on zeros in
-        eval mode) and parameter counts; returned and, with ``print_fn``, printed."""
+        eval mode; the batch dimension shown as ``N``) and parameter counts; returned and, with
+        ``print_fn``, printed."""
         from ...autograd import no_grad
 
         shapes = {}
         if input_shape is not None:
-            hook = lambda m, out: shapes.__setitem__(id(m), tuple(out.shape) if isinstance(out, Tensor) else "?")
+            batch = lambda shape: "(" + ", ".join(["N", *map(str, shape[1:])]) + ")"  # any batch size
+            hook = lambda m, out: shapes.__setitem__(id(m), batch(out.shape) if isinstance(out, Tensor) else "?")
             p0 = next(iter(self.parameters()), None)
             b = backend_of(p0.data) if p0 is not None else get_backend()
             x = b.xp.zeros(tuple(input_shape), dtype=resolve_dtype(b.xp), device=b.device)

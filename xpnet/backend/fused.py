@@ -1,0 +1,26 @@
+"""The fused kernels of a namespace, where it has them (today CuPy's: :mod:`xpnet.backend.fast_cupy`).
+
+Layers ask ``fused(xp)`` once per call and fall back to their generic Array-API code when it returns
+None (any other namespace, or ``special.FAST_PATHS[0] = False``, which the tests use to compare the
+two). Each fused kernel replaces a chain of small launches: on a GPU at batch 32–128 a training step
+is launch-bound, so the number of device operations decides its time.
+"""
+from __future__ import annotations
+
+from . import special
+from .registry import namespace_name
+
+_BY_NAMESPACE: dict = {}
+
+
+def fused(xp):
+    """The fused-kernel module for namespace ``xp``, or None."""
+    if not special.FAST_PATHS[0]:
+        return None
+    mod = _BY_NAMESPACE.get(id(xp), 0)
+    if mod == 0:
+        mod = None
+        if namespace_name(xp) == "cupy":
+            from . import fast_cupy as mod
+        _BY_NAMESPACE[id(xp)] = mod
+    return mod

@@ -1,0 +1,139 @@
+# purity: host -- a strict host-memory stand-in for CuPy (counts device ops and host reads); not engine code
+"""CuPy ``ElementwiseKernel`` bodies compiled with the host C++ compiler and run over NumPy buffers.
+
+A body is the CUDA-C snippet CuPy pastes into its generated loop (``cupy/_core/_kernel.pyx``): input
+parameters are read-only values, output parameters are the element being written. Here the same
+snippet goes into a host loop ``for (i = 0; i < n; ++i) { const T x = in0[i]; T y; BODY; out0[i] = y; }``
+compiled by ``g++`` (``CXX``) once per body into a shared library (cached by content hash) and called
+through ctypes. ``<cmath>`` gives the float and double overloads of ``erf``, ``exp``… that CUDA's
+device math library gives, so ``T = float`` runs the float32 arithmetic the GPU runs.
+"""
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import tempfile
+
+import numpy as np
+
+_CTYPES = {"float": ctypes.c_float, "double": ctypes.c_double}
+_C_OF_DTYPE = {np.dtype("float32"): "float", np.dtype("float64"): "double"}
+_CONCRETE = {"float32": "float", "float64": "double", "int64": "long long", "int32": "int", "bool": "bool"}
+_PARAM = re.compile(r"^\s*(\w+)\s+(\w+)\s*$")
+
+
+class HostCompilerMissing(RuntimeError):
+    """No host C++ compiler found (CXX, g++, c++, clang++)."""
+
+
+def compiler() -> str:
+    for c in (os.environ.get("CXX"), "g++", "c++", "clang++"):
+        if c and shutil.which(c):
+            return shutil.which(c)
+    raise HostCompilerMissing("no host C++ compiler: set CXX or install g++")
+
+
+def parse_params(spec: str):
+    """``"T x, float32 y"`` → [("T", "x"), ("float32", "y")]; raw/pointer parameters are refused."""
+    out = []
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        m = _PARAM.match(part)
+        if not m or m.group(1) == "raw":
+            raise ValueError(f"host kernel: unsupported parameter {part!r} (expected 'TYPE name')")
+        out.append((m.group(1), m.group(2)))
+    return out
+
+
+def source(name: str, in_params: str, out_params: str, body: str) -> str:
+    """C++ source with one ``extern "C"`` loop per floating type: ``{name}_float`` and ``{name}_double``."""
+    ins, outs = parse_params(in_params), parse_params(out_params)
+    lines = ["#include <cmath>", "#include <cstdint>", "using namespace std;"]
+    for ct in ("float", "double"):
+        ty = lambda t: ct if t == "T" else _CONCRETE[t]
+        args = ["long long n"] + [f"const {ty(t)}* __restrict in_{v}" for t, v in ins] \
+            + [f"{ty(t)}* __restrict out_{v}" for t, v in outs]
+        lines.append(f'extern "C" void {name}_{ct}({", ".join(args)}) {{')
+        lines.append(f"  typedef {ct} T;")
+        lines.append("  for (long long i = 0; i < n; ++i) {")
+        lines += [f"    const {ty(t)} {v} = in_{v}[i];" for t, v in ins]
+        lines += [f"    {ty(t)} {v} = out_{v}[i];" for t, v in outs]  # outputs are read-write, as in CuPy
+        lines.append(f"    {{ {body} }}")
+        lines += [f"    out_{v}[i] = {v};" for t, v in outs]
+        lines.append("  }")
+        lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _cache_dir() -> pathlib.Path:
+    d = pathlib.Path(os.environ.get("XPNET_CACHE") or tempfile.gettempdir()) / f"xpnet-hostkernels-{os.getuid()}"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+_LOADED: dict = {}
+
+
+def compile_source(src: str, flags=("-O2",)) -> ctypes.CDLL:
+    """Compile ``src`` into a shared library (cached by content) and load it; a compile error raises
+    ``RuntimeError`` with the compiler's log."""
+    key = hashlib.sha256((src + " ".join(flags)).encode()).hexdigest()[:20]
+    lib = _LOADED.get(key)
+    if lib is not None:
+        return lib
+    so = _cache_dir() / f"k{key}.so"
+    if not so.exists():
+        cpp = so.with_suffix(".cpp")
+        cpp.write_text(src)
+        tmp = so.with_suffix(f".{os.getpid()}.so")
+        r = subprocess.run([compiler(), *flags, "-fPIC", "-shared", "-o", str(tmp), str(cpp)],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError(f"host compile failed:\n{r.stderr}")
+        os.replace(tmp, so)
+    lib = _LOADED[key] = ctypes.CDLL(str(so))
+    return lib
+
+
+class HostElementwise:
+    """An elementwise body run on the host: ``HostElementwise(in_params, out_params, body, name)(*arrays)``
+    with NumPy arrays (broadcast, all ``T`` arguments of one dtype: float32 or float64)."""
+
+    def __init__(self, in_params, out_params, body, name):
+        self.ins, self.outs, self.name = parse_params(in_params), parse_params(out_params), name
+        self.lib = compile_source(source(name, in_params, out_params, body))
+
+    def __call__(self, *args):
+        """``(*inputs)`` → new outputs, or ``(*inputs, *outputs)`` → the outputs updated in place
+        (C-contiguous arrays of the broadcast shape), as CuPy's ElementwiseKernel call."""
+        n_in = len(self.ins)
+        if len(args) not in (n_in, n_in + len(self.outs)):
+            raise TypeError(f"{self.name}: expected {n_in} inputs (and optionally {len(self.outs)} outputs), got {len(args)}")
+        given = args[n_in:]
+        params = self.ins + self.outs[:len(given)]
+        t_dtypes = {a.dtype for (t, _), a in zip(params, args) if t == "T" and isinstance(a, np.ndarray)}
+        if len(t_dtypes) > 1:
+            raise TypeError(f"{self.name}: type T bound to several dtypes {sorted(map(str, t_dtypes))}")
+        dtype = t_dtypes.pop() if t_dtypes else np.dtype("float64")
+        if dtype not in _C_OF_DTYPE:
+            raise TypeError(f"{self.name}: host kernels take float32 or float64, got {dtype}")
+        ct = _C_OF_DTYPE[dtype]
+        dt = lambda t: dtype if t == "T" else np.dtype(t)
+        ins = [np.asarray(a, dtype=dt(t)) for (t, _), a in zip(self.ins, args[:n_in])]
+        shape = np.broadcast_shapes(*[a.shape for a in ins], *[a.shape for a in given])
+        ins = [np.ascontiguousarray(np.broadcast_to(a, shape)) for a in ins]
+        outs = []
+        for (t, v), a in zip(self.outs, list(given) + [None] * (len(self.outs) - len(given))):
+            if a is None:
+                a = np.zeros(shape, dtype=dt(t))
+            elif a.shape != shape or a.dtype != dt(t) or not a.flags.c_contiguous:
+                raise ValueError(f"{self.name}: output {v} must be C-contiguous {dt(t)} of shape {shape}, got {a.dtype} {a.shape}")
+            outs.append(a)
+        fn = getattr(self.lib, f"{self.name}_{ct}")
+        ptr = lambda a: a.ctypes.data_as(ctypes.c_void_p)
+        fn(ctypes.c_longlong(int(np.prod(shape))), *[ptr(a) for a in ins], *[ptr(a) for a in outs])
+        return outs[0] if len(outs) == 1 else tuple(outs)

@@ -1,0 +1,211 @@
+# purity: host -- benchmark driver: counts device operations on the CuPy stand-in and with torch.profiler
+"""Device operations per training step: xpnet's cupy path beside PyTorch eager.
+
+A *device operation* is one call that launches at least one kernel (or copies memory) on the GPU;
+views (slices, reshapes of contiguous data, transposes) are not. At batch 32–128 a GPU step is
+launch-bound, so this count predicts GPU time more steadily than any CPU timing can.
+
+- xpnet: counted on the CuPy stand-in (:mod:`xpnet.bench.cupy_standin`), which runs xpnet's real
+  cupy code path in host memory and counts each allocation-producing call, in-place update and
+  kernel launch; split into forward (model and loss), backward (``zero_grad`` + ``backward``) and
+  optimiser (``step``).
+- PyTorch: ``torch.profiler`` on the same workload (CPU), optimisers with ``foreach=True`` (the
+  CUDA default); each top-most ``aten::`` operator counts once, except views and allocations
+  (:data:`TORCH_NO_KERNEL`) and dispatch-only wrappers (:data:`TORCH_WRAPPERS`), split by
+  ``record_function`` regions.
+
+The steps counted are steady-state: two warm-up steps first (flat optimiser buffers, caches).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend as B
+from .. import nn
+from .workloads import WORKLOADS, build_xpnet, xpnet_optimizer
+
+PHASES = ("forward", "backward", "optimizer")
+TORCH_NO_KERNEL = {
+    "aten::view", "aten::_unsafe_view", "aten::reshape", "aten::_reshape_alias", "aten::t", "aten::transpose",
+    "aten::permute", "aten::expand", "aten::as_strided", "aten::slice", "aten::select", "aten::unsqueeze",
+    "aten::squeeze", "aten::detach", "aten::detach_", "aten::alias", "aten::empty", "aten::empty_like",
+    "aten::empty_strided", "aten::resize_", "aten::lift_fresh", "aten::_has_compatible_shallow_copy_type",
+    "aten::is_nonzero", "aten::result_type", "aten::size", "aten::stride", "aten::numel", "aten::dim",
+    "aten::to", "aten::_to_copy_noop", "aten::set_", "aten::unbind", "aten::split", "aten::chunk", "aten::narrow",
+    "aten::expand_as", "aten::view_as", "aten::_local_scalar_dense", "aten::resolve_conj", "aten::resolve_neg", "aten::item",
+}
+
+TORCH_WRAPPERS = {
+    "aten::linear", "aten::matmul", "aten::batch_norm", "aten::_batch_norm_impl_index", "aten::cross_entropy_loss",
+    "aten::nll_loss", "aten::nll_loss_nd", "aten::log_softmax", "aten::dropout", "aten::zeros", "aten::zeros_like",
+    "aten::ones_like", "aten::full", "aten::full_like", "aten::_to_copy", "aten::clone", "aten::contiguous",
+}
+
+
+def _data(wl, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((wl.batch_size, 128), dtype=np.float32)
+    y = rng.integers(0, 10, wl.batch_size).astype(np.int64)
+    return X, y
+
+
+def standin_backend():
+    """The cupy backend on the stand-in (installed into this process if it is not yet)."""
+    from . import cupy_standin
+
+    if not cupy_standin.installed():
+        cupy_standin.install()
+        from ..backend import registry
+
+        for k in [k for k in registry._CACHE if k[0] == "cupy"]:
+            del registry._CACHE[k]
+    return B.load("cupy")
+
+
+def count_xpnet(wl, steps=3, seed=0) -> dict:
+    """Device operations per training step of workload ``wl`` on xpnet's cupy path (the stand-in):
+    ``{"forward": n, "backward": n, "optimizer": n, "total": n, "by_name": {...}}``; every counted step
+    must give the same numbers (else ValueError)."""
+    from .cupy_standin import COUNTERS
+
+    b = standin_backend()
+    X, y = _data(wl, seed)
+    with B.use_backend(b):
+        B.manual_seed(seed)
+        model = build_xpnet(wl.layers)
+        opt = xpnet_optimizer(model.parameters(), wl.optimizer)
+        Xd, yd = B.asarray(X), B.asarray(y)
+        model.train()
+        results = []
+        for i in range(2 + steps):
+            COUNTERS.reset()
+            loss = nn.functional.cross_entropy(model(Xd), yd)
+            fwd = COUNTERS.n_ops
+            opt.zero_grad()
+            loss.backward()
+            bwd = COUNTERS.n_ops - fwd
+            opt.step()
+            total = COUNTERS.n_ops
+            if i >= 2:
+                results.append({"forward": fwd, "backward": bwd, "optimizer": total - fwd - bwd, "total": total,
+                                "by_name": dict(COUNTERS.ops), "host_reads": COUNTERS.n_reads})
+    if any({k: r[k] for k in PHASES} != {k: results[0][k] for k in PHASES} for r in results):
+        raise ValueError(f"{wl.name}: device operation counts differ between steady-state steps: {results}")
+    return results[0]
+
+
+def count_torch(wl, steps=3, seed=0) -> dict:
+    """The same counts for PyTorch eager (``foreach`` optimisers) from ``torch.profiler``."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile, record_function
+
+    from . import torch_peer
+
+    X, y = _data(wl, seed)
+    with B.use_backend("numpy"):
+        B.manual_seed(seed)
+        weights = [B.to_numpy(p.data).copy() for p in build_xpnet(wl.layers).parameters()]
+    model = torch_peer.build(wl.layers)
+    with torch.no_grad():
+        for p, w in zip(model.parameters(), weights):
+            p.copy_(torch.as_tensor(w))
+    cfg = wl.optimizer
+    if cfg["name"] == "sgd":
+        opt = torch.optim.SGD(model.parameters(), lr=cfg["lr"], momentum=cfg["momentum"],
+                              weight_decay=cfg["weight_decay"], foreach=True)
+    else:
+        opt = torch.optim.Adam(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"], foreach=True)
+    Xt, yt = torch.as_tensor(X), torch.as_tensor(y)
+    F = torch.nn.functional
+    model.train()
+
+    def step():
+        with record_function("xpnet::forward"):
+            loss = F.cross_entropy(model(Xt), yt)
+        with record_function("xpnet::backward"):
+            opt.zero_grad()
+            loss.backward()
+        with record_function("xpnet::optimizer"):
+            opt.step()
+
+    for _ in range(2):
+        step()
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(steps):
+            step()
+    counts = {p: 0 for p in PHASES}
+    names: dict = {}
+    for ev in prof.events():
+        if not _torch_counts(ev):
+            continue
+        phase, parent = None, ev.cpu_parent
+        while parent is not None:
+            if parent.name.startswith("xpnet::"):
+                phase = parent.name.split("::")[1]
+            parent = parent.cpu_parent
+        if phase is None:  # autograd engine threads: backward work not under the region
+            phase = "backward"
+        counts[phase] += 1
+        key = f"{phase}:{ev.name}"
+        names[key] = names.get(key, 0) + 1
+    out = {p: counts[p] / steps for p in PHASES}
+    out["total"] = sum(out.values())
+    out["by_name"] = {k: v / steps for k, v in sorted(names.items())}
+    return out
+
+
+def _kernel_op(ev) -> bool:
+    return ev.name.startswith("aten::") and ev.name not in TORCH_NO_KERNEL
+
+
+def _torch_counts(ev) -> bool:
+    """The top-most kernel operator of a call: a non-view ``aten::`` operator none of whose ancestors is
+    one (composite wrappers such as ``aten::linear`` that only dispatch, :data:`TORCH_WRAPPERS`, do not
+    count themselves). ``aten::addmm`` counts once however the CPU implements it; ``aten::_foreach_*``
+    counts once (on CUDA one multi-tensor launch)."""
+    if not _kernel_op(ev) or ev.name in TORCH_WRAPPERS:
+        return False
+    parent = ev.cpu_parent
+    while parent is not None:
+        if _kernel_op(parent) and parent.name not in TORCH_WRAPPERS:
+            return False
+        parent = parent.cpu_parent
+    return True
+
+
+def count_all(names=("W1", "W2", "W3", "W4"), with_torch=True) -> dict:
+    out = {}
+    for n in names:
+        wl = WORKLOADS[n]
+        out[n] = {"workload": wl.to_json(), "xpnet-cupy": count_xpnet(wl)}
+        if with_torch:
+            out[n]["torch-eager-foreach"] = count_torch(wl)
+    return out
+
+
+def markdown(counts, command="xpnet bench --count-ops") -> str:
+    lines = ["# Device operations per training step", "",
+             f"Command: `{command}`. A device operation launches at least one kernel (or copies memory); views "
+             "are not counted. xpnet: its cupy code path run on the CuPy stand-in "
+             "(`xpnet/bench/cupy_standin`, host memory, every device call counted). PyTorch: eager, `foreach` "
+             "optimisers (the CUDA default), from `torch.profiler` on the CPU: each top-most `aten::` operator that "
+             "is not a view, an allocation or a dispatch-only wrapper counts once (`aten::_foreach_*` once, as one "
+             "multi-tensor launch on CUDA). CPU dispatch differs a little from CUDA's (dropout is two operators "
+             "here, one fused kernel there), so the PyTorch column approximates its CUDA launch count. Steady "
+             "state (after two warm-up steps), one step of one batch.", "",
+             "| workload | batch | xpnet cupy: forward | backward | optimiser | **total** | PyTorch eager: forward "
+             "| backward | optimiser | **total** | xpnet ÷ PyTorch |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for n, r in counts.items():
+        x, t = r["xpnet-cupy"], r.get("torch-eager-foreach")
+        tcols = (f"{t['forward']:g} | {t['backward']:g} | {t['optimizer']:g} | **{t['total']:g}** | "
+                 f"{x['total'] / t['total']:.2f}") if t else "– | – | – | – | –"
+        lines.append(f"| {n} | {r['workload']['batch_size']} | {x['forward']} | {x['backward']} | {x['optimizer']} "
+                     f"| **{x['total']}** | {tcols} |")
+    lines += ["", "xpnet operations by name (one step):", ""]
+    for n, r in counts.items():
+        by = sorted(r["xpnet-cupy"]["by_name"].items(), key=lambda kv: (-kv[1], kv[0]))
+        lines.append(f"- **{n}**: " + ", ".join(f"{k} {v}" for k, v in by))
+    lines += ["", "Workloads:", ""] + [f"- **{k}**: {v['workload']['description']} (batch {v['workload']['batch_size']})"
+                                       for k, v in counts.items()]
+    return "\n".join(lines) + "\n"
