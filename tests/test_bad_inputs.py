@@ -127,7 +127,7 @@ CASES = [
     ("fit-resume-not-a-run", lambda t: _fit(resume=_ck(t)[0]), ["resume", "m.npz", "fit(checkpoint=...)"]),
     ("fit-X-nan", lambda t: _fit(train=(np.where(X > 1, np.nan, X), Y)), ["X", "NaN", "contains"]),
     ("fit-y-negative", lambda t: _fit(train=(X, Y - 1)), ["y", "expected", "-1"]),
-    ("fit-y-float", lambda t: _fit(train=(X, Y + 0.5)), ["y", "expected", "float"]),
+    ("fit-y-float-with-cross-entropy", lambda t: _fit(train=(X, Y + 0.5)), ["y", "integer class labels", "float"]),
     ("fit-y-length", lambda t: _fit(train=(X, Y[:5])), ["y", "expected 24", "(5,)"]),
     ("fit-X-1d", lambda t: _fit(train=(X[:, 0], Y)), ["X", "expected", "(24,)"]),
     ("fit-X-complex", lambda t: _fit(train=(X.astype(complex), Y)), ["X", "real", "complex"]),

@@ -84,6 +84,19 @@ class CrossEntropyFn(Function):
         if is_integral(xp, target.dtype):
             target = _index_labels(xp, target)
             masked = _check_labels(xp, target, c, "target", ignore_index)
+            if masked and weight is None and not eps and ignore_index < 0:
+                # labels not readable here (device) or some ignored: the one-hot rows of ignored labels
+                # are zero, so they drop out of the loss, the count and the gradient with no extra mask
+                q = one_hot(xp, target, c, logits.dtype)
+                ctx.save_for_backward(logp, q, None, None)
+                ctx.kind = "onehot"
+                if reduction == "none":
+                    return -xp.sum(q * logp, axis=1)
+                total = xp.sum(q * logp)  # no per-row losses needed: −Σ q log p, over Σq for the mean
+                if reduction == "sum":
+                    return -total
+                ctx.den = xp.sum(q)
+                return total / -ctx.den
             valid = (target != ignore_index) if masked else None
             safe, wy = _class_coefficients(xp, target, weight, valid, c, logits.dtype)
             losses = -pick(xp, logp, safe)
@@ -124,7 +137,10 @@ class CrossEntropyFn(Function):
         p = xp.exp(logp)
         c = logp.shape[1]
         eps = ctx.smoothing
-        if ctx.kind == "int":
+        if ctx.kind == "onehot":  # rows of t sum to 1, or 0 where the label is ignored
+            dz = p * xp.sum(t, axis=1, keepdims=True) - t
+            dq = None
+        elif ctx.kind == "int":
             a = one_hot(xp, t, c, logp.dtype)
             if wy is not None:
                 a = a * xp.expand_dims(wy, axis=1)
@@ -181,7 +197,7 @@ def _flatten_classes(input, target, owner):
         if data.ndim >= 1 and data.shape[0] != n:
             raise ValueError(f"target: expected {n} rows to match input, got {describe(data)}")
         if not integral:
-            raise ValueError(f"target: probability targets must have shape {want} (the input's), got "
+            raise ValueError(f"target: expected probability targets of shape {want} (the input's), got "
                              f"{describe(data)}; pass integer class labels of shape {(n,) + spatial} for hard labels")
         raise ValueError(f"target: expected class labels of shape {want} for input {tuple(input.shape)}, got "
                          f"{describe(data)}")
