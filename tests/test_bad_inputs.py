@@ -307,7 +307,7 @@ def test_case_count():
     assert len({c[0] for c in CASES + NN_OPTIM_CASES}) == len(CASES) + len(NN_OPTIM_CASES)
 
 
-# -- nn / optim (validated by the issue-16 work; xfail marks the ones that still fail here) --------
+# -- nn / optim (validated by the issue-16 work) -----------------------------------------------------
 def _sgd(**kw):
     return optim.SGD(_model().parameters(), **{"lr": 0.1, **kw})
 
@@ -335,14 +335,7 @@ NN_OPTIM_CASES = [
     ("clip-max-norm-neg", lambda t: optim.clip_grad_norm_(_model().parameters(), max_norm=-1), ["max_norm", "-1"]),
     ("linear-dtype-int", lambda t: nn.Linear(3, 4, dtype="int32"), ["dtype", "int32"]),
 ]
-_NN_PARAMS = []
-for _c in NN_OPTIM_CASES:
-    _marks = [pytest.mark.xfail(strict=True, reason="nn/optim validation lands with issue 16")] if _c[0] in {
-        "clip-max-norm-neg"} else []
-    _NN_PARAMS.append(pytest.param(_c[1], _c[2], id=_c[0], marks=_marks))
-
-
-@pytest.mark.parametrize("fn, tokens", _NN_PARAMS)
+@pytest.mark.parametrize("fn, tokens", [c[1:] for c in NN_OPTIM_CASES], ids=[c[0] for c in NN_OPTIM_CASES])
 def test_nn_optim_bad_input_gets_a_clear_error(fn, tokens, tmp_path):
     _assert_clear(fn, tokens, tmp_path)
 

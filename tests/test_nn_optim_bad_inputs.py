@@ -116,3 +116,17 @@ def test_pytorch_positional_orders():
     assert nn.CrossEntropyLoss(w).weight is w and nn.NLLLoss(w).weight is w
     assert nn.Linear(3, 4, False).bias is None
     optim.SGD(_p(), 0.1, foreach=True, fused=False)  # implementation-only flags are accepted
+
+
+@pytest.mark.parametrize("build,shape", [
+    (lambda: nn.Conv2d(2, 3, 3, dtype="float64"), (1, 2, 5, 5)),
+    (lambda: nn.Conv1d(2, 3, 3, dtype="float64"), (1, 2, 5)),
+    (lambda: nn.LSTM(2, 3, dtype="float64"), (4, 1, 2)),
+])
+def test_float32_input_to_float64_weights_is_refused(build, shape):
+    with pytest.raises(TypeError, match="input dtype .*float32.* differs from weight dtype .*float64"):
+        build()(xn.asarray(np.zeros(shape, "float32")))
+    mha = nn.MultiheadAttention(4, 2, dtype="float64")
+    x = xn.asarray(np.zeros((3, 1, 4), "float32"))
+    with pytest.raises(TypeError, match="MultiheadAttention: input dtypes"):
+        mha(x, x, x)

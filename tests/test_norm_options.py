@@ -67,3 +67,26 @@ def test_norm_argument_errors():
         nn.BatchNorm1d(3, affine="no")
     with pytest.raises(ValueError, match=r"expected input \(N, 3, H, W\)"):
         nn.BatchNorm2d(3)(xn.asarray(np.zeros((2, 3), "float32")))
+
+
+@pytest.mark.parametrize("kind,shape", [("Dropout1d", (40, 6, 5)), ("Dropout2d", (40, 6, 3, 4)),
+                                        ("Dropout2d", (300, 2, 2))])
+def test_channel_dropout(backend, float64, kind, shape):
+    """Whole channels are zeroed (rate ≈ p), the rest scaled by 1/(1−p); the gradient is the same mask;
+    identity in eval."""
+    layer = getattr(nn, kind)(0.3)
+    x = xn.tensor(np.ones(shape), requires_grad=True)
+    y = host(layer(x))
+    lead = len(shape) - (1 if kind == "Dropout1d" else 2)
+    per_channel = y.reshape(y.shape[:lead] + (-1,))
+    assert np.all((per_channel == 0).all(-1) | np.isclose(per_channel, 1 / 0.7).all(-1))
+    rate = (per_channel == 0).all(-1).mean()
+    n = per_channel[..., 0].size
+    assert abs(rate - 0.3) < 5 * np.sqrt(0.3 * 0.7 / n)
+    out = layer(x)
+    out.backward(xn.asarray(np.ones(shape)))
+    np.testing.assert_allclose(host(x.grad), host(out))
+    layer.eval()
+    np.testing.assert_array_equal(host(layer(x)), np.ones(shape))
+    with pytest.raises(ValueError, match="p .*1.5"):
+        getattr(nn, kind)(1.5)

@@ -13,7 +13,9 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 # the counts of the current code: raise only with a reason, lower them when a change saves operations
-CAPS = {"W1": 77, "W2": 60, "W3": 86, "W4": 77}
+# (77/60/86 before cross-entropy's ignore_index masking, which costs ~10 operations on a device, where
+# whether a label equals ignore_index cannot be known without a read)
+CAPS = {"W1": 87, "W2": 70, "W3": 96, "W4": 87}
 TARGET_W1 = 90
 
 SCRIPT = r"""
@@ -73,7 +75,7 @@ def test_a_planted_per_parameter_copy_exceeds_the_cap(counts):
     planted = _counts("--plant")
     assert "W1" in over_cap(planted)
     assert planted["W1"]["by_name"].get("setitem") == 10
-    assert planted["W1"]["total"] == counts["W1"]["total"] - 1 + 10
+    assert planted["W1"]["total"] == counts["W1"]["total"] - 1 + 10  # one concat → ten copies
 
 
 def test_bench_count_ops_writes_the_table_beside_pytorch(tmp_path):

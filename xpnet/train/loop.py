@@ -10,7 +10,7 @@ import math
 import time
 
 from ..autograd import no_grad
-from ..backend import backend_of, namespace_of, to_numpy
+from ..backend import backend_of, describe, namespace_of, to_numpy
 from ..data import ArrayDataset, DataLoader
 from ..backend import random as _random
 from ..nn import Module
@@ -207,6 +207,7 @@ def fit(model, train, *, loss="cross_entropy", optimizer, epochs: int = 10, batc
     backend = _model_backend(model)
     gen = _random.as_generator(generator, backend, "fit: generator")
     train = _dataset(train, backend, "train")
+    _check_targets_fit_loss(train, loss)
     if validation_split is not None:
         if validation is not None:
             raise ValueError("fit: pass either validation or validation_split, not both")
@@ -303,6 +304,18 @@ def fit(model, train, *, loss="cross_entropy", optimizer, epochs: int = 10, batc
         vals = history.history[monitor]
         history.best_epoch = min(range(len(vals)), key=lambda i: vals[i] if math.isfinite(vals[i]) else math.inf)
     return history
+
+
+def _check_targets_fit_loss(train, loss):
+    """Float (regression) targets with a classification loss: a clear error instead of a silent misfit."""
+    from ..nn.modules.loss import CrossEntropyLoss, NLLLoss
+
+    ds = train.dataset if isinstance(train, DataLoader) else train
+    y = getattr(ds, "y", None)
+    classification = loss in ("cross_entropy", "nll") or isinstance(loss, (CrossEntropyLoss, NLLLoss))
+    if classification and y is not None and y.ndim == 1 and ds.backend.xp.isdtype(y.dtype, "real floating"):
+        raise TypeError(f"fit: y: expected integer class labels for a classification loss, got float targets "
+                        f"{describe(y)}; for regression targets pass loss='mse'")
 
 
 def _nonfinite_weights(model):

@@ -200,6 +200,9 @@ def _conv_pads(padding, kernel, dilation, stride, name):
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros"):
     """PyTorch ``F.conv2d`` (plus the layer's ``padding_mode``): input (N, C, H, W) or (C, H, W)."""
     x, unbatched = _batched(x, 2, "conv2d")
+    if x.dtype != weight.dtype:
+        raise TypeError(f"conv: input dtype {x.dtype} differs from weight dtype {weight.dtype}; convert the data "
+                        "(xn.asarray(x, dtype=...)) or the model instead of mixing precisions")
     stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
     if isinstance(groups, bool) or not isinstance(groups, int) or groups <= 0:
         raise ValueError(f"conv2d: groups must be a positive int, got {groups!r}")

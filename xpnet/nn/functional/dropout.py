@@ -29,6 +29,26 @@ def dropout_mask(x, p: float, generator=None):
     return _mask(b, data.shape, p, data.dtype, gen=generator)
 
 
+def feature_dropout(x, p: float, training: bool, spatial: int, name: str):
+    """Channel-wise dropout (PyTorch ``F.dropout1d``/``dropout2d``; Tompson et al. 2015): every
+    channel (N, C) is zeroed as a whole with probability ``p``, the rest scaled by 1/(1−p). ``spatial``
+    = number of trailing axes per channel; an input with one axis fewer is unbatched (C, ...)."""
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
+        raise ValueError(f"{name}: p (dropout probability) must be a number in [0, 1], got {p!r}")
+    x = as_tensor(x)
+    if x.ndim not in (spatial + 1, spatial + 2):
+        raise ValueError(f"{name}: expected input with {spatial + 1} (unbatched) or {spatial + 2} axes, got shape "
+                         f"{tuple(x.shape)}")
+    if not training or p == 0.0:
+        return x
+    lead = x.ndim - spatial
+    shape = tuple(x.shape[:lead]) + (1,) * spatial
+    b = backend_of(x.data, x._xp)
+    scale = b.xp.zeros(shape, dtype=x.dtype, device=getattr(x.data, "device", None)) if p >= 1.0 else \
+        _mask(b, shape, p, x.dtype)
+    return DropoutFn.apply(x, scale)
+
+
 def dropout(x, p: float = 0.5, training: bool = True, mask=None, generator=None):
     """Zero each element with probability ``p`` and scale the rest by 1/(1−p) (training only).
     ``mask``: a given scaled mask (for reproducing a run exactly); ``generator``: an ``xn.Generator``."""

@@ -34,7 +34,7 @@ class BatchNormFn(Function):
             pshape = (1, x.shape[1], 1)
             weight = None if weight is None else xp.reshape(weight, pshape)
             bias = None if bias is None else xp.reshape(bias, pshape)
-        fast = fused(xp) if training and weight is not None else None
+        fast = fused(xp) if training and weight is not None and bias is not None else None
         ctx.fast = fast
         if training:
             count = x.shape[0] if flat else x.shape[0] * x.shape[2]

@@ -38,3 +38,28 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
+
+
+class Dropout1d(Module):
+    """Zero whole channels of (N, C, L) or (C, L) inputs with probability ``p`` (PyTorch ``nn.Dropout1d``)."""
+
+    _spatial = 1
+
+    def __init__(self, p: float = 0.5, inplace: bool = False):
+        super().__init__()
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
+            raise ValueError(f"{type(self).__name__}: p (dropout probability) must be a number in [0, 1], got {p!r}")
+        self.p, self.inplace = float(p), inplace
+
+    def forward(self, input):
+        return F.feature_dropout(input, self.p, self.training, self._spatial, type(self).__name__)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class Dropout2d(Dropout1d):
+    """Zero whole channels of (N, C, H, W) or (C, H, W) inputs with probability ``p`` (PyTorch
+    ``nn.Dropout2d``)."""
+
+    _spatial = 2

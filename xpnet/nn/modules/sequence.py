@@ -106,6 +106,10 @@ class MultiheadAttention(Module):
                              f"or unbatched (L, {self.embed_dim}), got {tuple(query.shape)}")
         lq, n, e = query.shape
         xp, dt = query._xp, query.dtype
+        wdt = self.out_proj.weight.dtype
+        if any(t.dtype != wdt for t in (query, key, value)):
+            raise TypeError(f"MultiheadAttention: input dtypes {query.dtype}/{key.dtype}/{value.dtype} differ from the "
+                            f"weight dtype {wdt}; convert the data or the model instead of mixing precisions")
         b = self.in_proj_bias
         if self._qkv_same_embed_dim:
             w = self.in_proj_weight
