@@ -69,13 +69,6 @@ def split_validation(cfg, x, y):
     return B.asarray(x[itr]), B.asarray(y[itr]), B.asarray(x[iva]), B.asarray(y[iva])
 
 
-def _best_epoch(hist: dict):
-    """0-based epoch of the lowest validation loss (training loss without validation), or None."""
-    key = "val_loss" if "val_loss" in hist else "loss"
-    vals = [v if v is not None and v == v else float("inf") for v in hist.get(key, [])]
-    return min(range(len(vals)), key=vals.__getitem__) if vals else None
-
-
 def _say(quiet):
     return (lambda *a, **k: None) if quiet else (lambda *a, **k: print(*a, **k, flush=True))
 
