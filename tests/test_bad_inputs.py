@@ -127,7 +127,7 @@ CASES = [
     ("fit-resume-not-a-run", lambda t: _fit(resume=_ck(t)[0]), ["resume", "m.npz", "fit(checkpoint=...)"]),
     ("fit-X-nan", lambda t: _fit(train=(np.where(X > 1, np.nan, X), Y)), ["X", "NaN", "contains"]),
     ("fit-y-negative", lambda t: _fit(train=(X, Y - 1)), ["y", "expected", "-1"]),
-    ("fit-y-float", lambda t: _fit(train=(X, Y + 0.5)), ["y", "expected", "float"]),
+    ("fit-y-float-with-cross-entropy", lambda t: _fit(train=(X, Y + 0.5)), ["y", "integer class labels", "float"]),
     ("fit-y-length", lambda t: _fit(train=(X, Y[:5])), ["y", "expected 24", "(5,)"]),
     ("fit-X-1d", lambda t: _fit(train=(X[:, 0], Y)), ["X", "expected", "(24,)"]),
     ("fit-X-complex", lambda t: _fit(train=(X.astype(complex), Y)), ["X", "real", "complex"]),
@@ -307,7 +307,7 @@ def test_case_count():
     assert len({c[0] for c in CASES + NN_OPTIM_CASES}) == len(CASES) + len(NN_OPTIM_CASES)
 
 
-# -- nn / optim (validated by the issue-16 work; xfail marks the ones that still fail here) --------
+# -- nn / optim (validated by the issue-16 work) -----------------------------------------------------
 def _sgd(**kw):
     return optim.SGD(_model().parameters(), **{"lr": 0.1, **kw})
 
@@ -335,13 +335,7 @@ NN_OPTIM_CASES = [
     ("clip-max-norm-neg", lambda t: optim.clip_grad_norm_(_model().parameters(), max_norm=-1), ["max_norm", "-1"]),
     ("linear-dtype-int", lambda t: nn.Linear(3, 4, dtype="int32"), ["dtype", "int32"]),
 ]
-_NN_PARAMS = []
-for _c in NN_OPTIM_CASES:
-    _marks = []  # all validated since the issue-16 merge
-    _NN_PARAMS.append(pytest.param(_c[1], _c[2], id=_c[0], marks=_marks))
-
-
-@pytest.mark.parametrize("fn, tokens", _NN_PARAMS)
+@pytest.mark.parametrize("fn, tokens", [c[1:] for c in NN_OPTIM_CASES], ids=[c[0] for c in NN_OPTIM_CASES])
 def test_nn_optim_bad_input_gets_a_clear_error(fn, tokens, tmp_path):
     _assert_clear(fn, tokens, tmp_path)
 

@@ -279,16 +279,17 @@ class _Interrupt:
 
 def test_resume_continues_exactly(tiny, tmp_path):
     """A 4-epoch run interrupted after epoch 2, resumed by ``xpnet train --resume`` in a new process, ends
-    bitwise where 4 straight epochs do (shuffle, dropout, BatchNorm, AdamW, cosine schedule, scaler)."""
+    bitwise where 4 straight epochs do (shuffle, dropout, BatchNorm, AdamW, cosine schedule, scaler,
+    early stopping counters)."""
     from xpnet.config import load_config, run_training
 
     cfg = load_config({"data": {"dataset": str(tiny), "standardize": True},
                        "model": {"hidden": [16, 16], "dropout": 0.3, "norm": "batchnorm"},
                        "train": {"epochs": 4, "batch_size": 32, "optimizer": "adamw", "shuffle": True,
-                                 "scheduler": "cosine", "backend": "numpy"}})
+                                 "scheduler": "cosine", "backend": "numpy", "early_stopping": 3}})
     straight = run_training(cfg, tmp_path / "a", quiet=True)
-    with pytest.raises(KeyboardInterrupt):
-        run_training(cfg, tmp_path / "b", quiet=True, callbacks=[_Interrupt(2)])
+    with pytest.raises(KeyboardInterrupt):  # during epoch 3's end: checkpoint.npz holds epoch 2
+        run_training(cfg, tmp_path / "b", quiet=True, callbacks=[_Interrupt(3)])
     assert not (tmp_path / "b" / "metrics.json").exists() and xn.load(tmp_path / "b" / "checkpoint.npz")["epoch"] == 2
     c = cli("train", "--resume", tmp_path / "b")
     assert c.returncode == 0, c.stderr
@@ -302,6 +303,8 @@ def test_resume_continues_exactly(tiny, tmp_path):
     assert ha["loss"] == hb["loss"] and ha["val_loss"] == hb["val_loss"] and ha["lr"] == hb["lr"]
     resumed = json.loads((tmp_path / "b" / "metrics.json").read_text())
     assert resumed["test_accuracy"] == straight["test_accuracy"] and resumed["epochs_run"] == 4
+    again = cli("train", "--resume", tmp_path / "b")
+    assert again.returncode == 2 and "has finished" in again.stderr and "--epochs N with N > 4" in again.stderr
     changed = cli("train", "--resume", tmp_path / "b", "--set", "train.lr=0.5")
     assert changed.returncode == 2 and "cannot change except train.epochs" in changed.stderr
 

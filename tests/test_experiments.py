@@ -149,6 +149,9 @@ def test_sweep_writes_every_output_and_resumes(tmp_path, tiny):
     assert html.count("data:image/png;base64,") == 4 and "src='http" not in html and "<table>" in html
     again = xn.experiments.run(spec, tmp_path / "exp", progress=False, quiet=True)
     assert again.executed == 0 and again.skipped == 8
+    log = json.loads((out / "invocations.json").read_text())
+    assert [(h["executed"], h["skipped"]) for h in log] == [(8, 0), (0, 8)]
+    assert "8 executed, 0 skipped" in (out / "report.html").read_text()  # the report keeps the first invocation
     assert json.loads((out / "results.json").read_text()) == rows or all(
         a["test_loss"] == b["test_loss"] for a, b in zip(rows, json.loads((out / "results.json").read_text())))
 

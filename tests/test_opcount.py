@@ -75,7 +75,7 @@ def test_a_planted_per_parameter_copy_exceeds_the_cap(counts):
     planted = _counts("--plant")
     assert "W1" in over_cap(planted)
     assert planted["W1"]["by_name"].get("setitem") == 10
-    assert planted["W1"]["total"] == counts["W1"]["total"] - 1 + 10
+    assert planted["W1"]["total"] == counts["W1"]["total"] - 1 + 10  # one concat → ten copies
 
 
 def test_bench_count_ops_writes_the_table_beside_pytorch(tmp_path):

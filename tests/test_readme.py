@@ -26,7 +26,7 @@ def test_readme_python_blocks_run_as_written(tmp_path):
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, env=env,
                          timeout=600)
     assert out.returncode == 0, out.stderr[-4000:]
-    assert "macro avg" in out.stdout and out.stdout.rstrip().endswith("True")  # load_run reproduces the accuracy
+    assert "macro avg" in out.stdout and "\nTrue\n" in out.stdout  # load_run reproduces the accuracy
     assert (tmp_path / "runs" / "readme-example" / "model.npz").exists()
 
 
@@ -43,14 +43,10 @@ def test_tables_have_as_many_cells_in_every_row_as_in_their_header():
 
 
 def test_every_config_key_and_every_run_file_is_documented():
-    """The config table rows are exactly the schema's (type or allowed values, default, meaning)."""
-    import json
+    """The README's config table is exactly the schema's (regenerate it with
+    ``xpnet.config.schema.markdown_table()``), and every run-folder file is described."""
+    from xpnet.config.schema import markdown_table
 
-    from xpnet.config import SCHEMA
-
-    for key, kind, default, doc in describe_keys():
-        sec, _, sub = key.partition(".")
-        spec = SCHEMA[sec][sub] if sub else SCHEMA[sec]
-        values = ("one of " + ", ".join(f"`{c}`" for c in spec.choices)) if spec.choices else kind
-        assert f"| `{key}` | {values} | `{json.dumps(default)}` | {doc} |" in README, key
+    assert markdown_table() in README
+    assert not [k for k, *_ in describe_keys() if f"`{k}`" not in README]
     assert not [f for f in RUN_FILES if f"`{f}`" not in README]

@@ -138,8 +138,8 @@ def test_bad_training_inputs_have_clear_errors():
         fit(Xn, y)
     with pytest.raises(ValueError, match=r"y: expected labels in 0..3, got values in 0..7"):
         xn.fit(model, xn.data.ArrayDataset(X, np.r_[y[:-1], 7], num_classes=4), optimizer=opt, progress=False)
-    # float targets are regression targets: with cross-entropy the loss names what it expects
-    with pytest.raises(ValueError, match="pass integer class labels"):
+    # float targets are regression targets: with cross-entropy fit says what it expects
+    with pytest.raises(TypeError, match="y: expected integer class labels for a classification loss.*loss='mse'"):
         fit(X, y.astype("float32"))
     with pytest.raises(TypeError, match="y: expected integer class labels or float regression targets"):
         fit(X, y.astype(bool))

@@ -154,7 +154,7 @@ class _XPNetEstimator(BaseEstimator):
         self.n_epochs_ = 0
         self.loss_curve_ = []
 
-    _BLOCK = 64
+    _BLOCK = 256
 
     def _outputs(self, X):
         """Logits, computed in blocks of exactly ``_BLOCK`` rows (the last one zero-padded): every row goes
@@ -263,8 +263,6 @@ class XPNetClassifier(ClassifierMixin, _XPNetEstimator):
         if first:
             self._start()
         Xb, y = self._Xy(X, y, reset=first)
-        if first and classes is None and not _is_device_array(y):
-            classes = None
         t = self._encode(y, reset=first, classes=classes)
         if first:
             self._build(int(self.classes_.shape[0]))

@@ -89,7 +89,7 @@ def _count_ops(args) -> int:
     from . import opcount
     from .workloads import WORKLOADS
 
-    names = [w.strip() for w in args.workloads.split(",") if w.strip()]
+    names = [w.strip().upper() for w in (args.workloads or "W1,W2,W3,W4").split(",") if w.strip()]
     unknown = [n for n in names if n not in WORKLOADS]
     if unknown:
         raise ValueError(f"--workloads: unknown {unknown}; expected some of {sorted(WORKLOADS)}")

@@ -64,14 +64,33 @@ def info(args=None) -> int:
     return 0
 
 
-def configs(args=None) -> int:
-    from ..config import list_configs, load_config
+def _short(text: str, width: int = 90) -> str:
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
 
-    for name, path in list_configs().items():
+
+def configs(args=None) -> int:
+    """Packaged run configs (``xpnet train --config NAME``) and experiment files (``xpnet sweep NAME``)."""
+    from ..config import list_configs, load_config
+    from ..config.loading import read_toml
+
+    found = list_configs()
+    runs = {n: p for n, p in found.items() if not n.startswith("experiments/")}
+    experiments = {n: p for n, p in found.items() if n.startswith("experiments/")}
+    print("run configs (xpnet train --config NAME):")
+    for name, path in runs.items():
         try:
             desc = load_config(path).get("description", "")
         except Exception as e:  # list, never fail
             desc = f"(invalid: {e})"
-        print(f"{name:<20} {desc}")
-    print("\nuse: xpnet train --config NAME  (files: " + ", ".join(sorted({str(p.parent) for p in list_configs().values()})) + ")")
+        print(f"  {name:<34} {_short(desc)}")
+    if experiments:
+        print("experiments (xpnet sweep NAME):")
+        for name, path in experiments.items():
+            try:
+                raw = read_toml(path)
+                desc = raw.get("description", "") or raw.get("experiment", {}).get("description", "")
+            except Exception as e:  # list, never fail
+                desc = f"(invalid: {e})"
+            print(f"  {name:<34} {_short(str(desc))}")
+    print("\nfiles: " + ", ".join(sorted({str(p.parent) for p in runs.values()})))
     return 0

@@ -33,7 +33,7 @@ def run_regression(cfg, out_dir=None, *, progress=True, verbose=False, quiet=Fal
     from ..train import EarlyStopping, History, evaluate, fit, predict, save
     from .models import build_model
     from .optimizers import build_optimizer, build_scheduler
-    from .run import _best_epoch, _say, new_run_dir, resolve_backend
+    from .run import _say, new_run_dir, resolve_backend
     from .run_folder import save_scaler
 
     say = _say(quiet)
@@ -64,8 +64,6 @@ def run_regression(cfg, out_dir=None, *, progress=True, verbose=False, quiet=Fal
                       shuffle=t["shuffle"], progress=progress and not quiet, verbose=verbose,
                       clip_grad_norm=t["clip_grad_norm"] or None)
         train_time = time.perf_counter() - t1
-        if history.best_epoch is None:
-            history.best_epoch = _best_epoch(history.history)
         B.synchronize()
         t2 = time.perf_counter()
         predict(model, xte, logits=True)

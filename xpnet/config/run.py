@@ -69,33 +69,8 @@ def split_validation(cfg, x, y):
     return B.asarray(x[itr]), B.asarray(y[itr]), B.asarray(x[iva]), B.asarray(y[iva])
 
 
-class _SaveEveryEpoch:
-    """Rewrites ``checkpoint.npz`` and ``history.json`` after every epoch (what ``--resume`` reads)."""
-
-    def __init__(self, run_dir, model, optimizer, scheduler, config, previous: dict):
-        self.run_dir, self.model, self.opt, self.sched, self.config = run_dir, model, optimizer, scheduler, config
-        self.previous = previous
-        self.logs: dict = {}
-
-    def on_epoch_end(self, epoch, logs, model):
-        from ..train import History, save
-
-        for k, v in logs.items():
-            self.logs.setdefault(k, []).append(v)
-        save({"model": self.model, "optimizer": self.opt, "scheduler": self.sched, "epoch": epoch + 1,
-              "config": self.config}, self.run_dir / "checkpoint.npz")
-        h = History()
-        h.history = _merge_histories(self.previous, self.logs)
-        write_atomic(self.run_dir / "history.json", h.to_json())
-        return False
-
-
-def _merge_histories(a: dict, b: dict) -> dict:
-    keys = list(dict.fromkeys([*a, *b]))
-    return {k: list(a.get(k, [])) + list(b.get(k, [])) for k in keys}
-
-
 def _best_epoch(hist: dict):
+    """0-based epoch of the lowest validation loss (training loss without validation), or None."""
     key = "val_loss" if "val_loss" in hist else "loss"
     vals = [v if v is not None and v == v else float("inf") for v in hist.get(key, [])]
     return min(range(len(vals)), key=vals.__getitem__) if vals else None
@@ -113,14 +88,14 @@ def run_training(cfg=None, out_dir=None, *, progress: bool = True, verbose: bool
     Validation: a stratified ``data.validation_split`` of the training rows (seeded by ``train.seed``)
     picks the best epoch, drives early stopping and ``plateau``; the test split is evaluated once, at
     the end. ``resume``: a run folder to continue from its ``checkpoint.npz`` (same folder, same config;
-    ``cfg`` may only raise ``train.epochs``; a schedule keeps the state it had). ``callbacks``: more
-    ``fit`` callbacks, called after the per-epoch checkpoint is written. Returns the summary written to ``metrics.json``:
+    ``cfg`` may only raise ``train.epochs``; a schedule keeps the state it had; ``fit(resume=...)``).
+    ``callbacks``: more ``fit`` callbacks. Returns the summary written to ``metrics.json``:
     ``test_/validation_/train_`` ``accuracy`` and ``loss``, ``best_epoch`` (1-based), ``epochs_run``,
     ``train_seconds``, ``inference_seconds``, ``parameters``, ``backend``, ``run_dir`` and more.
     """
     from .. import metrics, nn
     from ..preprocessing import StandardScaler
-    from ..train import EarlyStopping, History, evaluate, fit, load, predict, save
+    from ..train import EarlyStopping, evaluate, fit, predict, save
 
     say = _say(quiet)
     state = None
@@ -158,31 +133,27 @@ def run_training(cfg=None, out_dir=None, *, progress: bool = True, verbose: bool
             print(model.summary((2, splits.num_features)))
         opt = build_optimizer(model.parameters(), t)
         sched = build_scheduler(opt, t)
-        done, previous = 0, {}
+        ckpt = run_dir / "checkpoint.npz"
+        done = 0
         if state is not None:
-            load(run_dir / "checkpoint.npz", model=model, optimizer=opt, scheduler=sched)
-            done, previous = state["epoch"], state["history"]
+            done = state["epoch"]
             say(f"resuming {run_dir} after epoch {done} of {t['epochs']}")
         run_dir.mkdir(parents=True, exist_ok=True)
         write_atomic(run_dir / "config.json", json.dumps(cfg, indent=2))
         if scaler is not None and state is None:
             save_scaler(scaler, run_dir / "preprocessing.npz")
-        saver = _SaveEveryEpoch(run_dir, model, opt, sched, cfg, previous)
         es = EarlyStopping(patience=t["early_stopping"]) if t["early_stopping"] else None
         loss = nn.CrossEntropyLoss(label_smoothing=t["label_smoothing"])
         t1 = time.perf_counter()
-        new = fit(model, (xtr, ytr), loss=loss, optimizer=opt, epochs=max(t["epochs"] - done, 0),
-                  batch_size=t["batch_size"], validation=None if xva is None else (xva, yva), scheduler=sched,
-                  early_stopping=es, shuffle=t["shuffle"], progress=progress and not quiet, verbose=verbose,
-                  callbacks=[saver, *callbacks], initial_epoch=done, clip_grad_norm=t["clip_grad_norm"] or None)
+        # fit writes checkpoint.npz after every epoch (model, optimiser, schedule, random streams, history,
+        # early-stopping counters) and, with resume=, continues from it bitwise up to `epochs` in total
+        history = fit(model, (xtr, ytr), loss=loss, optimizer=opt, epochs=t["epochs"], batch_size=t["batch_size"],
+                      validation=None if xva is None else (xva, yva), scheduler=sched, early_stopping=es,
+                      shuffle=t["shuffle"], progress=progress and not quiet, verbose=verbose, callbacks=list(callbacks),
+                      checkpoint=ckpt, resume=ckpt if state is not None else None,
+                      clip_grad_norm=t["clip_grad_norm"] or None)
         train_time = time.perf_counter() - t1
-        history = History()
-        history.history = _merge_histories(previous, new.history)
-        if es is not None and es.best_epoch is not None:
-            history.best_epoch = es.best_epoch
-        else:
-            history.best_epoch = _best_epoch(history.history)
-        history.stopped_epoch = new.stopped_epoch
+        epochs_now = history.epochs - done
         B.synchronize()
         t2 = time.perf_counter()
         pred = predict(model, xte)
@@ -218,8 +189,8 @@ def run_training(cfg=None, out_dir=None, *, progress: bool = True, verbose: bool
                       f"(best epoch {summary['best_epoch']} of {history.epochs})")
             print(f"test accuracy {test['accuracy']:.4f}  loss {test['loss']:.4f}  macro P {p:.4f} R {r:.4f} F1 {f:.4f}")
             print(report)
-            print(f"training time {train_time:.2f}s ({new.epochs} epochs, "
-                  f"{train_time / max(new.epochs, 1) * 1000:.1f} ms/epoch); inference {infer_time * 1000:.1f} ms "
+            print(f"training time {train_time:.2f}s ({epochs_now} epochs, "
+                  f"{train_time / max(epochs_now, 1) * 1000:.1f} ms/epoch); inference {infer_time * 1000:.1f} ms "
                   f"for {int(xte.shape[0])} rows")
         write_atomic(run_dir / "history.json", history.to_json())
         write_atomic(run_dir / "history.csv", history.to_csv())
@@ -247,13 +218,14 @@ def _plots(history, cm, cfg, summary, run_dir) -> str:
 
 
 def _resume_state(run_dir, cfg):
-    """(config, run folder, {"epoch", "history", "metrics"}) to continue ``run_dir``; ``cfg`` may be a
+    """(config, run folder, {"epoch", "metrics"}) to continue ``run_dir``; ``cfg`` may be a
     dict of overrides of ``train.epochs`` only."""
     run_dir = pathlib.Path(run_dir)
     if not (run_dir / "checkpoint.npz").exists():
         raise FileNotFoundError(f"--resume: {run_dir} has no checkpoint.npz (not a run folder, or written by an "
                                 "older xpnet)")
     saved = load_config(json.loads((run_dir / "config.json").read_text()))
+    planned = saved["train"]["epochs"]
     if cfg is not None:
         new = load_config(cfg)
         changed = sorted(f"{s}.{k}" for s in ("data", "model", "train") for k in saved[s]
@@ -264,10 +236,11 @@ def _resume_state(run_dir, cfg):
     from ..train import load
 
     meta = load(run_dir / "checkpoint.npz")
-    hist = json.loads((run_dir / "history.json").read_text())["history"] if (run_dir / "history.json").exists() else {}
-    hist = {k: v[: meta["epoch"]] for k, v in hist.items()}
     m = json.loads((run_dir / "metrics.json").read_text()) if (run_dir / "metrics.json").exists() else None
-    return saved, run_dir, {"epoch": int(meta["epoch"]), "history": hist, "metrics": m}
+    if m is not None and saved["train"]["epochs"] <= planned:
+        raise ValueError(f"--resume: {run_dir} has finished ({m.get('epochs_run')} epochs run, metrics.json written); "
+                         f"pass --epochs N with N > {planned} to train it longer")
+    return saved, run_dir, {"epoch": int(meta["epoch"]), "metrics": m}
 
 
 def evaluate_run(run_dir, dataset=None, *, quiet: bool = False) -> dict:

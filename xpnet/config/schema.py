@@ -241,3 +241,17 @@ def describe_keys() -> list:
         for kk, spec in items:
             rows.append((k if kk is None else f"{k}.{kk}", spec.type, spec.default, spec.doc))
     return rows
+
+
+def markdown_table() -> str:
+    """The README's table of config keys: key, type or allowed values, default, meaning."""
+    import json
+
+    lines = ["| key | type / values | default | meaning |", "|---|---|---|---|"]
+    for key, kind, default, doc in describe_keys():
+        sec, _, sub = key.partition(".")
+        spec = SCHEMA[sec][sub] if sub else SCHEMA[sec]
+        values = ("one of " + ", ".join(f"`{c}`" for c in spec.choices)) if spec.choices else kind
+        lines.append(f"| `{key}` | {values} | `{json.dumps(default)}` | {doc} |")
+    return "\n".join(lines)
+

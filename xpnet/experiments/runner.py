@@ -187,6 +187,11 @@ def run(spec, out=None, *, workers: int | None = None, dask: bool = False, sched
     meta.update({"wall time": f"{wall:.1f} s", "runs": f"{counts['executed']} executed, {counts['skipped']} skipped "
                  f"(finished before), {counts['failed']} failed"})
     store.write_tables(exp_dir, rows)
+    history = store.log_invocation(exp_dir, {**meta, "wall_seconds": round(wall, 1), **counts})
+    if len(history) > 1:  # the report says how every finished run came about, not only this invocation
+        meta = {"invocations": "; ".join(f"{h['command']} ({h['executor']}): {h['executed']} executed, "
+                                         f"{h['skipped']} skipped, {h['failed']} failed in {h['wall_seconds']} s"
+                                         for h in history)}
     rep = report.write_report(exp_dir, spec, rows, meta)
     res = Results(spec, exp_dir, rows, rep["summary"], rep["figures"], wall, **counts)
     if not quiet:

@@ -189,7 +189,7 @@ def load_spec(spec) -> Spec:
     if not path.exists():  # a packaged experiment: "experiments/report000_norm" (xpnet configs lists them)
         from ..config import resolve_config
 
-        name = str(spec) if str(spec).startswith("experiments/") else f"experiments/{spec}"
+        name = str(spec) if str(spec).startswith(("experiments/", "configs/")) else f"experiments/{spec}"
         try:
             path = resolve_config(name)
         except (FileNotFoundError, ValueError):

@@ -89,3 +89,18 @@ def write_tables(exp_dir, rows) -> None:
         w.writerow([json.dumps(r[c]) if isinstance(r.get(c), (dict, list)) else ("" if r.get(c) is None else r[c])
                     for c in cols])
     write_atomic(exp_dir / "results.csv", buf.getvalue())
+
+
+def log_invocation(exp_dir, entry: dict) -> list:
+    """Append ``entry`` (command, executor, wall time, executed/skipped/failed counts) to
+    ``invocations.json`` atomically; returns every invocation so far."""
+    import datetime
+
+    path = pathlib.Path(exp_dir) / "invocations.json"
+    try:
+        history = json.loads(path.read_text())
+    except (OSError, ValueError):
+        history = []
+    history.append({**entry, "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")})
+    write_atomic(path, json.dumps(history, indent=1, default=str))
+    return history

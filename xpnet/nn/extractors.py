@@ -19,7 +19,8 @@ from .modules.conv import Conv1d, MaxPool1d
 from .modules.linear import Linear, empty_parameter
 from .modules.module import Module
 from .modules.normalization import LayerNorm
-from .modules.sequence import RNN, MultiheadAttention
+from .modules.recurrent import RNN
+from .modules.sequence import MultiheadAttention
 
 
 def _patches(in_features: int, patch: int, name: str) -> int:

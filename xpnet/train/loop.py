@@ -10,7 +10,7 @@ import math
 import time
 
 from ..autograd import no_grad
-from ..backend import backend_of, namespace_of, to_numpy
+from ..backend import backend_of, describe, namespace_of, on_host_check, to_numpy
 from ..data import ArrayDataset, DataLoader
 from ..backend import random as _random
 from ..nn import Module
@@ -32,6 +32,19 @@ def _mse(out, target):
 
 
 _LOSSES = {"cross_entropy": F.cross_entropy, "mse": _mse, "nll": F.nll_loss}
+
+
+def _check_labels_once(datasets, out):
+    """Class labels against the model's C outputs, once per fit before the first update (two host reads
+    per dataset): on a GPU no training step reads labels, and CuPy wraps an out-of-range index instead
+    of raising, so a label C would silently train as class 0."""
+    if out.ndim != 2:
+        return
+    for name, data in datasets:
+        ds = data.dataset if isinstance(data, DataLoader) else data
+        y = getattr(ds, "y", None)
+        if y is not None and namespace_of(y).isdtype(y.dtype, "integral"):
+            on_host_check(y, name, num_classes=out.shape[1])
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -207,6 +220,7 @@ def fit(model, train, *, loss="cross_entropy", optimizer, epochs: int = 10, batc
     backend = _model_backend(model)
     gen = _random.as_generator(generator, backend, "fit: generator")
     train = _dataset(train, backend, "train")
+    _check_targets_fit_loss(train, loss)
     if validation_split is not None:
         if validation is not None:
             raise ValueError("fit: pass either validation or validation_split, not both")
@@ -240,6 +254,7 @@ def fit(model, train, *, loss="cross_entropy", optimizer, epochs: int = 10, batc
     bar = EpochProgress(epochs, initial_epoch, enabled=progress, verbose=verbose)
     xp = loader.dataset.backend.xp
     stop = False
+    labels_unchecked = loss_fn in (F.cross_entropy, F.nll_loss)
     with _random.use_generator(gen):
         for epoch in range(initial_epoch, initial_epoch + epochs):
             t0 = time.perf_counter()
@@ -248,6 +263,9 @@ def fit(model, train, *, loss="cross_entropy", optimizer, epochs: int = 10, batc
             stats = _EpochStats(xp)
             for xb, yb in loader:
                 out = model(xb)
+                if labels_unchecked:
+                    _check_labels_once((("y", loader), ("validation y", val)), out.data)
+                    labels_unchecked = False
                 l = loss_fn(out, yb)
                 optimizer.zero_grad()
                 l.backward()
@@ -303,6 +321,18 @@ def fit(model, train, *, loss="cross_entropy", optimizer, epochs: int = 10, batc
         vals = history.history[monitor]
         history.best_epoch = min(range(len(vals)), key=lambda i: vals[i] if math.isfinite(vals[i]) else math.inf)
     return history
+
+
+def _check_targets_fit_loss(train, loss):
+    """Float (regression) targets with a classification loss: a clear error instead of a silent misfit."""
+    from ..nn.modules.loss import CrossEntropyLoss, NLLLoss
+
+    ds = train.dataset if isinstance(train, DataLoader) else train
+    y = getattr(ds, "y", None)
+    classification = loss in ("cross_entropy", "nll") or isinstance(loss, (CrossEntropyLoss, NLLLoss))
+    if classification and y is not None and y.ndim == 1 and ds.backend.xp.isdtype(y.dtype, "real floating"):
+        raise TypeError(f"fit: y: expected integer class labels for a classification loss, got float targets "
+                        f"{describe(y)}; for regression targets pass loss='mse'")
 
 
 def _nonfinite_weights(model):
