@@ -204,6 +204,17 @@ def test_scalers_and_split_agree_with_sklearn(backend):
     np.testing.assert_array_equal(test_counts, np.round(counts * 0.25))
 
 
+def test_stratified_split_keeps_the_rows_original_order(backend):
+    """The parts of a stratified split are not grouped by class: each keeps the input's row order."""
+    y = np.tile(np.arange(4), 25)  # classes interleaved 0 1 2 3 0 1 ...
+    X = np.arange(100, dtype=np.float32)[:, None]
+    a, b, ya, yb = xn.preprocessing.train_test_split(xn.asarray(X), xn.asarray(y), test_size=0.2, seed=0, stratify=True)
+    for part, labels in ((host(a)[:, 0], host(ya)), (host(b)[:, 0], host(yb))):
+        assert np.all(np.diff(part) > 0)  # original order
+        np.testing.assert_array_equal(labels, y[part.astype(int)])
+    assert len(set(host(ya)[:4].tolist())) > 1  # not one class first
+
+
 # -- checkpoints ------------------------------------------------------------------------------------
 def _resume_run(tmp, split):
     """10 epochs of a dropout/BN model, optionally saved after ``split`` and resumed in new objects."""

@@ -9,7 +9,9 @@ from ..backend.random import make_generator, permutation, uniform
 
 def _stratified_order(xp, b, y, n, test_size, gen):
     """Row indices (test, train) keeping each class's share: rows ordered by (class, random key);
-    a row is test if its rank within its class is below round(test_size × class count)."""
+    a row is test if its rank within its class is below round(test_size × class count). Both parts are
+    returned in the rows' original order (not grouped by class), so ``shuffle=False`` training still
+    sees the classes interleaved as they were."""
     key = xp.astype(y, xp.float64) + 0.5 * uniform((n,), dtype="float64", backend=b, gen=gen)
     order = xp.argsort(key)
     y_sorted = xp.take(y, order, axis=0)
@@ -19,7 +21,8 @@ def _stratified_order(xp, b, y, n, test_size, gen):
     rank = xp.arange(n, dtype=xp.int64, device=b.device) - xp.take(starts, y_sorted, axis=0)
     n_test = xp.round(xp.astype(counts, xp.float64) * test_size)
     is_test = xp.astype(rank, xp.float64) < xp.take(n_test, y_sorted, axis=0)
-    return xp.take(order, xp.nonzero(is_test)[0], axis=0), xp.take(order, xp.nonzero(~is_test)[0], axis=0)
+    return (xp.sort(xp.take(order, xp.nonzero(is_test)[0], axis=0)),
+            xp.sort(xp.take(order, xp.nonzero(~is_test)[0], axis=0)))
 
 
 def train_test_split(X, y=None, test_size: float = 0.25, seed=None, stratify: bool = False):
