@@ -299,22 +299,19 @@ def test_fused_chain_equals_layer_by_layer(backend):
     from xpnet.nn.modules import container
 
     def run(fuse):
-        container.FUSE[0] = fuse
-        xn.manual_seed(5)
-        model = nn.Sequential(nn.Linear(6, 8), nn.BatchNorm1d(8), nn.GELU(), nn.Dropout(0.3),
-                              nn.Residual(nn.Sequential(nn.Linear(8, 8), nn.LeakyReLU(0.1), nn.Dropout(0.2))),
-                              nn.Linear(8, 8), nn.Sigmoid(), nn.Linear(8, 8), nn.Tanh(), nn.Linear(8, 3))
-        x = xn.tensor(np.random.default_rng(0).standard_normal((10, 6)), requires_grad=True)
-        out = model(x)
-        nn.functional.cross_entropy(out, xn.asarray(np.arange(10) % 3)).backward()
-        model.eval()
-        return [host(out)] + [host(x.grad)] + [host(p.grad) for p in model.parameters()] + \
-            [host(b) for b in model.buffers()] + [host(model(x))]
+        with xn.config_context(fuse=fuse):
+            xn.manual_seed(5)
+            model = nn.Sequential(nn.Linear(6, 8), nn.BatchNorm1d(8), nn.GELU(), nn.Dropout(0.3),
+                                  nn.Residual(nn.Sequential(nn.Linear(8, 8), nn.LeakyReLU(0.1), nn.Dropout(0.2))),
+                                  nn.Linear(8, 8), nn.Sigmoid(), nn.Linear(8, 8), nn.Tanh(), nn.Linear(8, 3))
+            x = xn.tensor(np.random.default_rng(0).standard_normal((10, 6)), requires_grad=True)
+            out = model(x)
+            nn.functional.cross_entropy(out, xn.asarray(np.arange(10) % 3)).backward()
+            model.eval()
+            return [host(out)] + [host(x.grad)] + [host(p.grad) for p in model.parameters()] + \
+                [host(b) for b in model.buffers()] + [host(model(x))]
 
-    try:
-        fused, plain = run(True), run(False)
-    finally:
-        container.FUSE[0] = True
+    fused, plain = run(True), run(False)
     for a, b in zip(fused, plain):
         np.testing.assert_array_equal(a, b)
 
@@ -338,11 +335,8 @@ def test_inference_folds_batchnorm_into_linear(backend):
     model.eval()
     with xn.no_grad():
         folded = host(model(x))
-        container.FUSE[0] = False
-        try:
+        with xn.config_context(fuse=False):
             plain = host(model(x))
-        finally:
-            container.FUSE[0] = True
     np.testing.assert_allclose(folded, plain, rtol=1e-5, atol=1e-5)
 
 

@@ -23,6 +23,7 @@ from .backend import (
     to_numpy,
     use_backend,
 )
+from .options import config_context, get_config, set_config
 from .tensor import Tensor, as_tensor, concat, exp, log, maximum, tanh, tensor
 from .backend.random import Generator
 from .train import CheckpointError, EarlyStopping, History, NonFiniteLossError, evaluate, fit, load, predict, save
@@ -30,7 +31,7 @@ from . import config  # noqa: E402 - after train: it builds on it
 from .config import load_run
 
 __all__ = [
-    "Backend", "BackendMismatchError", "CheckpointError", "Generator", "NonFiniteLossError", "EarlyStopping", "config",
+    "Backend", "BackendMismatchError", "config_context", "get_config", "set_config", "CheckpointError", "Generator", "NonFiniteLossError", "EarlyStopping", "config",
     "History", "data", "datasets", "evaluate", "fit", "load",
     "metrics", "predict", "preprocessing", "save", "BackendUnavailableError", "Function", "Tensor", "__version__", "as_tensor",
     "asarray", "autograd", "available_backends", "concat", "enable_grad", "exp", "get_backend", "get_default_dtype",

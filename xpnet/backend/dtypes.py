@@ -2,38 +2,31 @@
 and a per-thread value set in any other thread (as ``manual_seed``; ``use_backend`` is per thread too)."""
 from __future__ import annotations
 
-import threading
+from ..options import get_option, set_config
 
 _FLOATS = ("float32", "float64", "float16")
-_default = "float32"
-_local = threading.local()
 
 
 def set_default_dtype(dtype) -> None:
     """Set the default float dtype used for parameters and float data (``"float32"`` or ``"float64"``).
 
     In the main thread this sets the process default (what every thread uses unless it sets its own);
-    in another thread it sets that thread's default only."""
-    global _default
+    in another thread it sets that thread's default only. Same as ``xn.set_config(default_dtype=...)``."""
     name = dtype if isinstance(dtype, str) else getattr(dtype, "name", str(dtype))
     name = name.rsplit(".", 1)[-1]
     if name not in _FLOATS:
         raise ValueError(f"set_default_dtype: expected one of {_FLOATS}, got {dtype!r}")
-    if threading.current_thread() is threading.main_thread():
-        _default = name
-        _local.dtype = None
-    else:
-        _local.dtype = name
+    set_config(default_dtype=name)
 
 
 def get_default_dtype() -> str:
-    return getattr(_local, "dtype", None) or _default
+    return get_option("default_dtype")
 
 
 def resolve_dtype(xp, dtype=None):
     """The dtype object of namespace ``xp`` for ``dtype`` (a name, a dtype, or None for the default float)."""
     if dtype is None:
-        return getattr(xp, _default)
+        return getattr(xp, get_option("default_dtype"))
     if isinstance(dtype, str):
         try:
             return getattr(xp, dtype)

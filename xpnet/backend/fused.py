@@ -1,13 +1,13 @@
 """The fused kernels of a namespace, where it has them (today CuPy's: :mod:`xpnet.backend.fast_cupy`).
 
 Layers ask ``fused(xp)`` once per call and fall back to their generic Array-API code when it returns
-None (any other namespace, or ``special.FAST_PATHS[0] = False``, which the tests use to compare the
+None (any other namespace, or ``xn.config_context(fast=False)``, which the tests use to compare the
 two). Each fused kernel replaces a chain of small launches: on a GPU at batch 32–128 a training step
 is launch-bound, so the number of device operations decides its time.
 """
 from __future__ import annotations
 
-from . import special
+from ..options import get_option
 from .registry import namespace_name
 
 _BY_NAMESPACE: dict = {}
@@ -15,7 +15,7 @@ _BY_NAMESPACE: dict = {}
 
 def fused(xp):
     """The fused-kernel module for namespace ``xp``, or None."""
-    if not special.FAST_PATHS[0]:
+    if not get_option("fast"):
         return None
     mod = _BY_NAMESPACE.get(id(xp), 0)
     if mod == 0:

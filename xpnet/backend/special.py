@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+from ..options import get_option
 from .registry import namespace_name
 
 _SQRT_PI = math.sqrt(math.pi)
@@ -184,8 +185,6 @@ def label_range(xp, labels):
     return int(xp.min(labels)), int(xp.max(labels))
 
 
-# FAST_PATHS[0] = False (or XPNET_FAST=0 in the environment) runs the generic Array-API code everywhere
-FAST_PATHS = [__import__("os").environ.get("XPNET_FAST", "1").strip() != "0"]
 
 
 _FAST_MODULES: dict = {}
@@ -206,7 +205,7 @@ def gelu_fast_path(xp, x):
     """The fused GELU kernels of the backend (numba on NumPy, an ElementwiseKernel on CuPy) when
     they apply to ``x``, else None."""
     name = _native(xp)
-    if not FAST_PATHS[0] or name not in ("numpy", "cupy"):
+    if not get_option("fast") or name not in ("numpy", "cupy"):
         return None
     fast = _fast_module(name)
     return fast if fast.gelu_applicable(x) else None

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from ..functional.chain import ChainFn
+from ...options import get_option
 from .module import Module, _call_hooks, structure_version
 
-FUSE = [True]  # set FUSE[0] = False to run every layer as its own graph node (debugging, tests)
 
 
 class Sequential(Module):
@@ -23,7 +23,7 @@ class Sequential(Module):
         self.__dict__["_stage_cache"] = {}
 
     def forward(self, x):
-        if _call_hooks or not FUSE[0]:
+        if _call_hooks or not get_option("fuse"):
             for layer in self._layers:
                 x = layer(x)
             return x
