@@ -1,8 +1,39 @@
 """xpnet: a small neural-net engine written once against the Python Array API.
 
+The same layers, losses, optimisers and training loop run on NumPy, CuPy, PyTorch tensors and
+``array_api_strict``; the API follows PyTorch (``nn``, ``optim``, ``Tensor.backward``) with a Keras-like
+``fit``/``evaluate``/``predict``. The layers of the package are described in ``docs/architecture.md``.
+
 >>> import xpnet as xn
->>> xn.set_backend("numpy")            # or "torch", "cupy", "array_api_strict", a namespace module
->>> model = xn.nn.Sequential(xn.nn.Linear(40, 100), xn.nn.ReLU(), xn.nn.Linear(100, 10))
+>>> from xpnet import nn
+>>> print(xn.set_backend("numpy"))      # or "torch", "cupy", "array_api_strict", a namespace module
+numpy:cpu
+>>> xn.manual_seed(0)                   # one seed for init, dropout and shuffling
+
+Reverse-mode autograd on backend arrays:
+
+>>> x = xn.tensor([1.0, 2.0, 3.0], requires_grad=True)
+>>> (x * x).sum().backward()
+>>> print(xn.to_numpy(x.grad))          # d/dx Σ x² = 2x
+[2. 4. 6.]
+
+A model trained with ``fit``, then evaluated:
+
+>>> X, y = xn.asarray([[0.0, 1.0], [1.0, 0.0]] * 16), xn.asarray([1, 0] * 16)
+>>> model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2))
+>>> opt = xn.optim.Adam(model.parameters(), lr=0.05)
+>>> history = xn.fit(model, (X, y), optimizer=opt, epochs=20, batch_size=8, progress=False)
+>>> history.epochs, xn.evaluate(model, (X, y))["accuracy"]
+(20, 1.0)
+>>> xn.to_numpy(xn.predict(model, X[:4])).tolist()
+[1, 0, 1, 0]
+
+How the engine runs (never what it computes) is one configuration object, ``xn.set_config`` /
+``xn.get_config`` / ``xn.config_context`` (see :mod:`xpnet.options`):
+
+>>> with xn.config_context(fast=False):  # the generic Array-API code, no fused kernels
+...     xn.get_config()["fast"]
+False
 """
 from . import autograd, data, datasets, metrics, nn, optim, preprocessing
 from ._version import __version__

@@ -27,7 +27,17 @@ def _pid_alive(pid: int) -> bool:
 
 
 def remove_stale_temps(path) -> list:
-    """Remove the temporary files of earlier, killed writes of ``path``; returns the removed paths."""
+    """Remove the temporary files of earlier, killed writes of ``path``; returns the removed paths.
+    A temporary file whose writing process is still alive is kept.
+
+    >>> import os, subprocess, sys, tempfile
+    >>> from xpnet.io import remove_stale_temps
+    >>> folder = tempfile.mkdtemp()
+    >>> gone = subprocess.Popen([sys.executable, "-c", "pass"]); _ = gone.wait()   # a finished process
+    >>> open(os.path.join(folder, f".model.npz.{gone.pid}.abc.tmp"), "w").close()  # its half-written file
+    >>> [p.name for p in remove_stale_temps(os.path.join(folder, "model.npz"))] == [f".model.npz.{gone.pid}.abc.tmp"]
+    True
+    """
     path = pathlib.Path(path)
     folder = path.parent
     if not folder.is_dir():
@@ -52,7 +62,16 @@ def _umask() -> int:
 
 
 def write_atomic(path, data) -> pathlib.Path:
-    """Write ``data`` (str or bytes) to ``path`` so readers see the old file or the whole new one."""
+    """Write ``data`` (str or bytes) to ``path`` so readers see the old file or the whole new one
+    (a temporary file in the same folder, ``fsync``, then ``os.replace``); creates missing folders and
+    returns the path.
+
+    >>> import os, tempfile
+    >>> from xpnet.io import write_atomic
+    >>> path = write_atomic(os.path.join(tempfile.mkdtemp(), "runs", "note.txt"), "hello")
+    >>> path.read_text(), sorted(os.listdir(path.parent))
+    ('hello', ['note.txt'])
+    """
     path = pathlib.Path(path)
     if path.is_dir():
         raise IsADirectoryError(f"write: {path} is a folder; expected a file path such as {path / 'model.npz'}")

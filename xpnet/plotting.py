@@ -1,5 +1,9 @@
 # purity: host -- figures are drawn on the host from host arrays
-"""Training curves and confusion-matrix figures (matplotlib, optional: ``pip install 'xpnet[plot]'``)."""
+"""Training curves and confusion-matrix figures (matplotlib, optional: ``pip install 'xpnet[plot]'``).
+
+Figures are drawn with the non-interactive ``Agg`` backend and written atomically as PNG files; nothing
+is displayed. Every ``plot_*`` returns False (and writes nothing) when matplotlib is missing.
+"""
 from __future__ import annotations
 
 import io as _io
@@ -19,6 +23,12 @@ def _pyplot():
 
 
 def available() -> bool:
+    """Whether matplotlib can be imported (the ``plot_*`` functions then draw).
+
+    >>> from xpnet import plotting
+    >>> plotting.available()
+    True
+    """
     return _pyplot() is not None
 
 
@@ -29,7 +39,14 @@ def _save(fig, path):
 
 
 def run_title(cfg: dict, summary: dict | None = None) -> str:
-    """``name: model, optimiser lr, batch, schedule`` (and the test accuracy when known) for figure titles."""
+    """``name: model, optimiser lr, batch, schedule`` (and the test accuracy when known) for figure titles.
+
+    >>> from xpnet import plotting
+    >>> from xpnet.config import DEFAULTS, apply_overrides
+    >>> cfg = apply_overrides(DEFAULTS, {"model.type": "mlp", "model.hidden": [64, 32], "train.lr": 0.003})
+    >>> plotting.run_title(cfg, {"test_accuracy": 0.9})
+    'run: mlp 64-32 (relu), adam lr 0.003, batch 100  |  test acc 90.0%'
+    """
     m, t = cfg["model"], cfg["train"]
     model = "baseline" if m["type"] == "baseline" else "mlp " + "-".join(map(str, m["hidden"]))
     extras = [x for x in (m["activation"] if m["type"] == "mlp" else "", m["norm"] if m["norm"] != "none" else "",
@@ -50,7 +67,17 @@ def plot_history(history, path, title: str | None = None, val_label: str | None 
                  lr_panel: bool | None = None) -> bool:
     """Loss, accuracy (train and validation) and, with ``lr_panel`` (default: when the learning rate
     changes), the learning rate per epoch, with a marker at ``history.best_epoch``; False if matplotlib
-    is missing. ``val_label`` names the split behind the ``val_*`` columns."""
+    is missing. ``val_label`` names the split behind the ``val_*`` columns.
+
+    >>> import os, tempfile, xpnet as xn
+    >>> from xpnet import plotting
+    >>> history = xn.History()
+    >>> for loss, acc in ((1.0, 0.5), (0.6, 0.7)):
+    ...     history.append({"loss": loss, "accuracy": acc, "val_loss": loss + 0.1, "val_accuracy": acc - 0.1})
+    >>> path = os.path.join(tempfile.mkdtemp(), "curves.png")
+    >>> plotting.plot_history(history, path, title="example"), os.path.getsize(path) > 0
+    (True, True)
+    """
     plt = _pyplot()
     if plt is None:
         return False
@@ -89,7 +116,13 @@ def plot_history(history, path, title: str | None = None, val_label: str | None 
 
 def plot_confusion(cm, path, class_names=None, title: str = "test split") -> bool:
     """A confusion matrix (host array) as two labelled heat maps: counts, and rows normalised to 1
-    (each row's diagonal is that class's recall)."""
+    (each row's diagonal is that class's recall). Returns False if matplotlib is missing.
+
+    >>> import os, tempfile
+    >>> from xpnet import plotting
+    >>> plotting.plot_confusion([[3, 1], [0, 4]], os.path.join(tempfile.mkdtemp(), "cm.png"), ["cat", "dog"])
+    True
+    """
     import numpy as np
 
     plt = _pyplot()
@@ -124,7 +157,15 @@ def plot_confusion(cm, path, class_names=None, title: str = "test split") -> boo
 
 
 def plot_bars(rows, path, title, ylabel) -> bool:
-    """Grouped bars: ``rows`` is a list of (group, {series: value})."""
+    """Grouped bars: ``rows`` is a list of (group, {series: value}), with a dashed line at 1 (for
+    ratios). Returns False if matplotlib is missing.
+
+    >>> import os, tempfile
+    >>> from xpnet import plotting
+    >>> rows = [("W1", {"xpnet": 0.57, "ref": 1.30}), ("W2", {"xpnet": 0.46, "ref": 0.89})]
+    >>> plotting.plot_bars(rows, os.path.join(tempfile.mkdtemp(), "bars.png"), "time ÷ torch", "ratio")
+    True
+    """
     plt = _pyplot()
     if plt is None:
         return False

@@ -30,7 +30,12 @@ _TRAIN_KEYS = ("optimizer", "lr", "momentum", "nesterov", "weight_decay", "betas
 
 def expected_failed_checks(estimator) -> dict:
     """Checks of ``sklearn.utils.estimator_checks.check_estimator`` these estimators do not pass, with the
-    reason (pass as ``check_estimator(est, expected_failed_checks=expected_failed_checks(est))``)."""
+    reason (pass as ``check_estimator(est, expected_failed_checks=expected_failed_checks(est))``).
+
+    >>> from xpnet.sklearn import XPNetClassifier, expected_failed_checks
+    >>> list(expected_failed_checks(XPNetClassifier()))
+    ['check_array_api_input']
+    """
     return {
         "check_array_api_input": "runs only with SCIPY_ARRAY_API=1; scikit-learn then converts inputs with dtype "
                                  "names its torch path refuses, and compares our float32 device outputs with the "
@@ -224,6 +229,18 @@ class XPNetClassifier(ClassifierMixin, _XPNetEstimator):
     ``predict`` returns labels from it and ``predict_proba`` the softmax of the logits,
     pᵢ = exp(zᵢ) / Σⱼ exp(zⱼ), one column per class. ``partial_fit`` runs one epoch on the batch
     given (``classes`` needed on the first call unless ``y`` shows them all).
+
+    Shape:
+        X: (n_samples, n_features); y: (n_samples,) labels of any sortable type.
+        ``predict``: (n_samples,) labels; ``predict_proba``: (n_samples, n_classes).
+
+    >>> import numpy as np
+    >>> from xpnet.sklearn import XPNetClassifier
+    >>> X = np.random.default_rng(0).standard_normal((40, 3))
+    >>> y = np.where(X[:, 0] > 0, "pos", "neg")
+    >>> clf = XPNetClassifier(hidden=(8,), epochs=20, lr=1e-2).fit(X, y)
+    >>> clf.classes_.tolist(), clf.predict_proba(X[:3]).shape, clf.score(X, y) > 0.8
+    (['neg', 'pos'], (3, 2), True)
     """
 
     _multi_output = False
@@ -300,7 +317,18 @@ class XPNetClassifier(ClassifierMixin, _XPNetEstimator):
 
 class XPNetRegressor(RegressorMixin, _XPNetEstimator):
     """An xpnet MLP regressor (mean squared error) with scikit-learn's API; ``y`` of shape (N,) or
-    (N, K) (multi-output). ``score`` is R² (``sklearn.metrics.r2_score``)."""
+    (N, K) (multi-output). ``score`` is R² (``sklearn.metrics.r2_score``).
+
+    Shape:
+        X: (n_samples, n_features); y: (n_samples,) or (n_samples, n_outputs); ``predict`` returns y's shape.
+
+    >>> import numpy as np
+    >>> from xpnet.sklearn import XPNetRegressor
+    >>> X = np.random.default_rng(0).standard_normal((40, 3))
+    >>> reg = XPNetRegressor(hidden=(8,), epochs=30, lr=1e-2).fit(X, 2 * X[:, 0])
+    >>> reg.predict(X[:3]).shape, reg.score(X, 2 * X[:, 0]) > 0.8
+    ((3,), True)
+    """
 
     _loss = "mse"
     _multi_output = True

@@ -12,6 +12,24 @@ class ArrayDataset:
     labels are class indices, float targets (N,) or (N, K) are regression targets (cast to the
     default float dtype); NaN or inf features or targets and negative labels
     (or labels ≥ ``num_classes``) are refused. Checks run once, here, not per batch.
+
+    Args:
+        X: features (N, features...), any array or nested list.
+        y: integer class labels (N,) / (N, 1), float regression targets (N,) / (N, K), or None.
+        backend: the backend to hold the arrays on (default: the active one).
+        num_classes: when given, labels ≥ ``num_classes`` are refused too.
+
+    ``ds[i]`` is ``(X[i], y[i])`` (or ``X[i]`` without labels); ``len(ds)`` is N; ``ds.to(target)``
+    moves both arrays (as ``xn.to_device``).
+
+    >>> import xpnet as xn
+    >>> ds = xn.data.ArrayDataset([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], [0, 1, 1])
+    >>> len(ds), ds.num_features, ds.X.dtype, ds.y.dtype
+    (3, 2, dtype('float32'), dtype('int64'))
+    >>> xn.data.ArrayDataset([[1.0], [2.0]], [0, 3], num_classes=3)
+    Traceback (most recent call last):
+    ...
+    ValueError: y: ...
     """
 
     def __init__(self, X, y=None, backend=None, num_classes=None):

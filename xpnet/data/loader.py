@@ -13,6 +13,22 @@ class DataLoader:
     batches are contiguous slices of it: no per-batch host copy. ``seed`` gives the loader its own
     generator, so its order repeats regardless of other random draws; so does ``generator`` (an
     ``xn.Generator``, PyTorch's ``generator=``). Without either, this thread's stream shuffles.
+
+    Args:
+        dataset: an :class:`ArrayDataset` or a tuple ``(X, y)``.
+        batch_size: rows per batch; the last batch is smaller unless ``drop_last``.
+        shuffle: permute the rows at the start of every epoch.
+        drop_last: skip the last, partial batch.
+        seed / generator: the loader's own random stream (at most one of them).
+
+    ``len(loader)`` is the number of batches per epoch (PyTorch's ``DataLoader`` semantics).
+
+    >>> import xpnet as xn
+    >>> ds = xn.data.ArrayDataset([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], [0, 1, 1])
+    >>> [(xb.shape, xn.to_numpy(yb).tolist()) for xb, yb in xn.data.DataLoader(ds, batch_size=2)]
+    [((2, 2), [0, 1]), ((1, 2), [1])]
+    >>> len(xn.data.DataLoader(ds, batch_size=2, shuffle=True, seed=0, drop_last=True))
+    1
     """
 
     def __init__(self, dataset, batch_size: int = 32, shuffle: bool = False, drop_last: bool = False, seed=None,

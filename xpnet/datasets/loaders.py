@@ -13,6 +13,14 @@ import numpy as np
 
 
 class Splits(NamedTuple):
+    """Host NumPy splits of a classification dataset: ``x_*`` float32 (N, features...), ``y_*`` int64 (N,).
+
+    >>> from xpnet.datasets import make_synthetic
+    >>> s = make_synthetic(n=100, features=8, classes=3)
+    >>> s.num_features, s.num_classes, s.describe()
+    (8, 3, '100 train / 20 test, 8 features, 3 classes')
+    """
+
     x_train: np.ndarray
     y_train: np.ndarray
     x_test: np.ndarray
@@ -32,6 +40,13 @@ class Splits(NamedTuple):
 
 
 def cache_dir() -> pathlib.Path:
+    """Where generated datasets are cached: ``$XPNET_CACHE``, else ``~/.cache/xpnet``.
+
+    >>> import os
+    >>> from xpnet.datasets.loaders import cache_dir
+    >>> cache_dir().name if "XPNET_CACHE" not in os.environ else "xpnet"
+    'xpnet'
+    """
     root = os.environ.get("XPNET_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "xpnet")
     return pathlib.Path(root)
 
@@ -92,7 +107,20 @@ def _splits(xtr, ytr, xte, yte, path) -> Splits:
 
 def load_mnist1d(num_samples: int = 5000, train_split: float = 0.8, seed: int = 42, cache: bool = True) -> Splits:
     """MNIST-1D (Greydanus 2020) generated offline by ``mnist1d.data.make_dataset`` with its default
-    arguments (4000 train / 1000 test, 40 features, 10 classes), cached under ``~/.cache/xpnet``."""
+    arguments (4000 train / 1000 test, 40 features, 10 classes), cached under :func:`cache_dir`.
+
+    Args:
+        num_samples: rows in total (train + test); train_split: the training fraction;
+        seed: the generator's seed (42: the public dataset); cache: read/write the ``.npz`` cache.
+
+    Returns:
+        :class:`Splits` of host arrays: x float32 (N, 40), y int64 (N,). Needs ``pip install 'xpnet[mnist1d]'``.
+
+    >>> import xpnet as xn
+    >>> data = xn.datasets.load_mnist1d(num_samples=200, cache=False)
+    >>> data.x_train.shape, data.x_test.shape, data.y_train.dtype
+    ((160, 40), (40, 40), dtype('int64'))
+    """
     params = dict(num_samples=num_samples, train_split=train_split, seed=seed)
     key = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12]
     path = cache_dir() / f"mnist1d-{key}.npz"
@@ -117,7 +145,17 @@ def load_mnist1d(num_samples: int = 5000, train_split: float = 0.8, seed: int = 
 
 def load_npy_dir(path) -> Splits:
     """The reports' layout: ``train_data.npy``, ``train_label.npy``, ``test_data.npy``,
-    ``test_label.npy`` in one folder (labels may be shaped (N, 1))."""
+    ``test_label.npy`` in one folder (labels may be shaped (N, 1)). Read with ``allow_pickle=False``;
+    a file that is not an ``.npy`` is refused with its name.
+
+    >>> import pathlib, tempfile, numpy as np, xpnet as xn
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> for part, n in (("train", 6), ("test", 2)):
+    ...     np.save(folder / f"{part}_data.npy", np.ones((n, 3)))
+    ...     np.save(folder / f"{part}_label.npy", np.arange(n).reshape(n, 1) % 2)
+    >>> xn.datasets.load_npy_dir(folder).describe()
+    '6 train / 2 test, 3 features, 2 classes'
+    """
     path = pathlib.Path(path)
     if not path.is_dir():
         raise FileNotFoundError(f"dataset: {path} is not a folder")
@@ -136,7 +174,14 @@ def load_npy_dir(path) -> Splits:
 
 
 def load_npz(path) -> Splits:
-    """An ``.npz`` with ``x_train``, ``y_train``, ``x_test``, ``y_test``."""
+    """An ``.npz`` with ``x_train``, ``y_train``, ``x_test``, ``y_test`` (read with ``allow_pickle=False``).
+
+    >>> import os, tempfile, numpy as np, xpnet as xn
+    >>> path = os.path.join(tempfile.mkdtemp(), "data.npz")
+    >>> np.savez(path, x_train=np.ones((4, 2)), y_train=[0, 1, 0, 1], x_test=np.ones((2, 2)), y_test=[1, 0])
+    >>> xn.datasets.load_npz(path).describe()
+    '4 train / 2 test, 2 features, 2 classes'
+    """
     path = pathlib.Path(path)
     if not path.exists():
         raise FileNotFoundError(f"dataset: {path} does not exist")
@@ -151,7 +196,16 @@ def load_npz(path) -> Splits:
 def load_csv(train_path, test_path=None, label_column: int = -1, test_fraction: float = 0.2, seed: int = 0,
              skip_header: bool | None = None) -> Splits:
     """Numeric CSV file(s), one row per sample, the label in ``label_column``. Without ``test_path``
-    a stratified ``test_fraction`` of the rows is held out."""
+    a stratified ``test_fraction`` of the rows is held out (seeded by ``seed``). A first line with
+    letters is read as a header unless ``skip_header`` says otherwise.
+
+    >>> import os, tempfile, numpy as np, xpnet as xn
+    >>> path = os.path.join(tempfile.mkdtemp(), "data.csv")
+    >>> rows = [[i, 2 * i, i % 2] for i in range(10)]          # two features, the label last
+    >>> np.savetxt(path, rows, delimiter=",", header="a,b,label", comments="")
+    >>> xn.datasets.load_csv(path, test_fraction=0.2).describe()
+    '8 train / 2 test, 2 features, 2 classes'
+    """
 
     def read(p):
         p = pathlib.Path(p)
@@ -200,7 +254,14 @@ def load_csv(train_path, test_path=None, label_column: int = -1, test_fraction: 
 
 
 def make_synthetic(n: int = 50_000, features: int = 128, classes: int = 10, seed: int = 0, n_test=None) -> Splits:
-    """Benchmark data: X ~ N(0, 1) float32 (n × features), labels uniform in 0..classes−1."""
+    """Benchmark data: X ~ N(0, 1) float32 (n × features), labels uniform in 0..classes−1 (random
+    labels: a speed test, not a learning task). ``n_test`` defaults to n // 5.
+
+    >>> import xpnet as xn
+    >>> s = xn.datasets.make_synthetic(n=100, features=8, classes=3, seed=0)
+    >>> s.x_train.shape, s.x_test.shape, s.x_train.dtype, int(s.y_train.max()) < 3
+    ((100, 8), (20, 8), dtype('float32'), True)
+    """
     for name, v, lo in (("n", n, 1), ("features", features, 1), ("classes", classes, 1), ("seed", seed, 0)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
             raise ValueError(f"make_synthetic: {name}: expected an int >= {lo}, got {v!r}")
@@ -214,7 +275,18 @@ def make_synthetic(n: int = 50_000, features: int = 128, classes: int = 10, seed
 
 
 def load_dataset(spec) -> Splits:
-    """``"mnist1d"``, ``"synthetic"``, a folder in the reports' layout, an ``.npz`` or a ``.csv``."""
+    """``"mnist1d"``, ``"synthetic"``, a folder in the reports' layout, an ``.npz`` or a ``.csv``: what
+    ``data.dataset`` of a config names (:func:`load_mnist1d`, :func:`make_synthetic`,
+    :func:`load_npy_dir`, :func:`load_npz`, :func:`load_csv`).
+
+    >>> import xpnet as xn
+    >>> xn.datasets.load_dataset("synthetic").describe()
+    '50000 train / 10000 test, 128 features, 10 classes'
+    >>> xn.datasets.load_dataset("data.txt")
+    Traceback (most recent call last):
+    ...
+    ValueError: dataset: expected 'mnist1d', 'synthetic', a folder of .npy files, an .npz or a .csv, got 'data.txt'
+    """
     if spec in (None, "mnist1d"):
         return load_mnist1d()
     if spec == "synthetic":

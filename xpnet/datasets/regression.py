@@ -12,6 +12,14 @@ from .loaders import _check_magic, _features
 
 
 class RegressionSplits(NamedTuple):
+    """Host NumPy splits of a regression dataset: ``x_*`` float32 (N, features...), ``y_*`` float32
+    (N,) or (N, K).
+
+    >>> from xpnet.datasets.regression import make_regression
+    >>> make_regression(n=40, features=3).describe()
+    '40 train / 10 test, 3 features, 1 regression target(s)'
+    """
+
     x_train: np.ndarray
     y_train: np.ndarray
     x_test: np.ndarray
@@ -43,7 +51,14 @@ def _targets(y, name, path):
 
 
 def make_regression(n: int = 2000, features: int = 10, noise: float = 0.1, seed: int = 0, n_test=None) -> RegressionSplits:
-    """y = sin(x₀) + x₁·x₂ + Σⱼ wⱼ xⱼ + noise·ε with X, ε ~ N(0, 1): a smooth non-linear target."""
+    """y = sin(x₀) + x₁·x₂ + Σⱼ wⱼ xⱼ + noise·ε with X, ε ~ N(0, 1), w ~ N(0, 1/features): a smooth
+    non-linear target (``n_test`` defaults to n // 4; needs features ≥ 3).
+
+    >>> from xpnet.datasets.regression import make_regression
+    >>> s = make_regression(n=40, features=3, seed=0)
+    >>> s.x_train.shape, s.y_train.shape, s.y_test.dtype
+    ((40, 3), (40,), dtype('float32'))
+    """
     rng = np.random.default_rng(seed)
     n_test = n // 4 if n_test is None else n_test
     x = rng.standard_normal((n + n_test, features)).astype(np.float32)
@@ -56,7 +71,12 @@ def make_regression(n: int = 2000, features: int = 10, noise: float = 0.1, seed:
 def load_regression(spec) -> RegressionSplits:
     """``"synthetic_regression"``, an ``.npz`` (x_train, y_train, x_test, y_test), a folder of
     train_data/train_label/test_data/test_label ``.npy`` or a ``.csv`` (target in the last column,
-    the last 20 % of rows held out as test)."""
+    the last 20 % of rows held out as test).
+
+    >>> from xpnet.datasets.regression import load_regression
+    >>> load_regression("synthetic_regression").num_outputs
+    1
+    """
     if spec == "synthetic_regression":
         return make_regression()
     p = pathlib.Path(spec)

@@ -53,13 +53,25 @@ def short_key(key: str) -> str:
 
 
 def config_hash(cfg: dict) -> str:
+    """SHA-256 (hex) of the config as sorted, compact JSON: the identity of a run.
+
+    >>> from xpnet.experiments import config_hash
+    >>> config_hash({"b": 1, "a": 2}) == config_hash({"a": 2, "b": 1}), len(config_hash({}))
+    (True, 64)
+    """
     blob = json.dumps(cfg, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
 
 def variants(spec) -> list:
-    """The variants of a grid, vary or variants study (steps are expanded one at a time by the runner)."""
+    """The variants of a grid, vary or variants study (steps are expanded one at a time by the runner).
+
+    >>> from xpnet.experiments import parse_spec, variants
+    >>> spec = parse_spec({"name": "lr", "grid": {"train.lr": [0.1, 0.01], "train.batch_size": [32, 64]}})
+    >>> [v.name for v in variants(spec)]
+    ['lr=0.1, batch_size=32', 'lr=0.1, batch_size=64', 'lr=0.01, batch_size=32', 'lr=0.01, batch_size=64']
+    """
     if spec.kind == "grid":
         labels = list(spec.study)
         keys = [spec.study[lab][0] for lab in labels]
@@ -86,6 +98,14 @@ def step_variant(spec, index: int, adopted: dict) -> Variant:
 
 
 def runs_for(spec, variant: Variant) -> list:
+    """One :class:`Run` per seed of the spec: the resolved config (seed included) and its hash.
+
+    >>> from xpnet.experiments import parse_spec, runs_for, variants
+    >>> spec = parse_spec({"name": "lr", "seeds": [0, 1], "grid": {"train.lr": [0.1]}})
+    >>> [(run.seed, run.config["train"]["lr"], run.run_id.endswith(f"-s{run.seed}"))
+    ...  for run in runs_for(spec, variants(spec)[0])]
+    [(0, 0.1, True), (1, 0.1, True)]
+    """
     out = []
     for seed in spec.seeds:
         cfg = apply_overrides(spec.base, {**variant.overrides, "train.seed": seed})

@@ -3,8 +3,8 @@
 - ``table.md``: one row per variant, mean ± sd over the seeds that finished, the best (by the
   experiment's ``metric``) in bold with ★; ablations add whether each step was adopted.
 - figures (``figures/*.png``): per factor, overlaid validation loss and accuracy curves (one line per
-  value, mean over seeds; report 000 Figures 2–8); the metric against the value with ±1 sd error bars;
-  for steps, the roadmap bar chart (report 000 Figure 13: bright bars adopted, pale bars reverted).
+  value, mean over seeds); the metric against the value with ±1 sd error bars;
+  for steps, the roadmap bar chart (bright bars: steps adopted, pale bars: steps reverted).
 - ``report.html``: the table and the figures embedded as base64 PNGs (opens offline).
 """
 from __future__ import annotations

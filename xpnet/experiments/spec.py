@@ -88,7 +88,15 @@ def _flatten_inline(table, prefix=""):
 
 
 def parse_spec(raw: dict, source=None) -> Spec:
-    """Validate a dict shaped like an experiment file and return a :class:`Spec`."""
+    """Validate a dict shaped like an experiment file and return a :class:`Spec` (every dotted key
+    is checked against the config schema; a typo is an error naming the key).
+
+    >>> from xpnet.experiments import parse_spec
+    >>> spec = parse_spec({"name": "lr", "seeds": [0, 1], "base": {"model": {"hidden": [32]}},
+    ...                    "grid": {"train.lr": [0.1, 0.01]}})
+    >>> spec.kind, spec.seeds, spec.metric
+    ('grid', [0, 1], 'validation_accuracy')
+    """
     where = f"experiment {source}" if source else "experiment"
     if not isinstance(raw, dict):
         raise TypeError(f"{where}: expected a table, got {type(raw).__name__}")
@@ -180,7 +188,13 @@ def parse_spec(raw: dict, source=None) -> Spec:
 
 
 def load_spec(spec) -> Spec:
-    """A :class:`Spec`, a dict, or a path to a TOML experiment file."""
+    """A :class:`Spec`, a dict, or a path to a TOML experiment file (or a packaged one: ``xpnet configs``
+    lists them).
+
+    >>> from xpnet.experiments import load_spec
+    >>> load_spec("experiments/report000_norm").kind
+    'variants'
+    """
     if isinstance(spec, Spec):
         return spec
     if isinstance(spec, dict):

@@ -1,4 +1,6 @@
-"""Accuracy, precision, recall, F1 and the confusion matrix (report 000 §3.1), on the device.
+"""Accuracy, precision, recall, F1 and the confusion matrix, on the device, with scikit-learn's
+definitions (``sklearn.metrics``: ``accuracy_score``, ``confusion_matrix``,
+``precision_recall_fscore_support``, ``classification_report``).
 
 Inputs: integer labels ``y_true`` (N,) and either integer predictions (N,) or scores/logits (N, C),
 which are reduced with argmax. Every function returns a backend array (0-d or per class); read it
@@ -42,14 +44,40 @@ def _labels(y_true, y_pred):
 
 
 def accuracy(y_true, y_pred):
-    """Fraction of rows with y_pred == y_true."""
+    """Fraction of rows with y_pred == y_true (scikit-learn ``accuracy_score``).
+
+    Args:
+        y_true: integer labels, shape (N,).
+        y_pred: integer predictions (N,) or scores/logits (N, C) (argmax over C).
+
+    Returns:
+        a 0-d float array on the labels' device.
+
+    >>> import xpnet as xn
+    >>> float(xn.metrics.accuracy(xn.asarray([0, 1, 2, 2]), xn.asarray([0, 2, 2, 2])))
+    0.75
+    """
     xp, t, p = _labels(y_true, y_pred)
     return xp.mean(xp.astype(t == p, xp.float32 if t.shape[0] < 2**24 else xp.float64))
 
 
 def confusion_matrix(y_true, y_pred, num_classes: int | None = None):
-    """C[i, j] = number of rows of true class i predicted as j (int64, on the device).
-    ``num_classes`` defaults to 1 + the largest label seen (one host read)."""
+    """C[i, j] = number of rows of true class i predicted as j (scikit-learn ``confusion_matrix``).
+
+    Args:
+        y_true: integer labels, shape (N,).
+        y_pred: integer predictions (N,) or scores (N, C).
+        num_classes: size of the matrix; defaults to 1 + the largest label seen (one host read).
+
+    Returns:
+        an int64 array of shape (num_classes, num_classes) on the device (rows: true, columns: predicted).
+
+    >>> import xpnet as xn
+    >>> xn.to_numpy(xn.metrics.confusion_matrix(xn.asarray([0, 1, 2, 2]), xn.asarray([0, 2, 2, 2])))
+    array([[1, 0, 0],
+           [0, 0, 1],
+           [0, 0, 2]])
+    """
     xp, t, p = _labels(y_true, y_pred)
     if num_classes is not None and (not isinstance(num_classes, int) or isinstance(num_classes, bool)
                                     or num_classes < 1):
@@ -73,7 +101,25 @@ def precision_recall_f1(y_true, y_pred, average="macro", num_classes: int | None
     """(precision, recall, F1, support) from the confusion matrix C:
     precision_c = C_cc/Σ_i C_ic, recall_c = C_cc/Σ_j C_cj, F1_c = 2PR/(P + R);
     ``average``: ``"macro"`` (mean over classes present in y_true or y_pred), ``"weighted"`` (by support),
-    ``"micro"``, or ``None`` (per class)."""
+    ``"micro"``, or ``None`` (per class). Classes with no predicted (or no true) row get 0
+    (scikit-learn ``precision_recall_fscore_support`` with ``zero_division=0``).
+
+    Args:
+        y_true: integer labels (N,); y_pred: integer predictions (N,) or scores (N, C).
+        average: ``"macro"``, ``"weighted"``, ``"micro"`` or ``None``.
+        num_classes: number of classes (default: 1 + the largest label seen).
+
+    Returns:
+        (precision, recall, f1, support): 0-d arrays, or (C,) arrays when ``average`` is None.
+
+    >>> import xpnet as xn
+    >>> y, pred = xn.asarray([0, 1, 2, 2]), xn.asarray([0, 2, 2, 2])
+    >>> p, r, f, support = xn.metrics.precision_recall_f1(y, pred, average=None)
+    >>> [round(float(v), 3) for v in xn.to_numpy(p)], xn.to_numpy(r).tolist(), xn.to_numpy(support).tolist()
+    ([1.0, 0.0, 0.667], [1.0, 0.0, 1.0], [1.0, 1.0, 2.0])
+    >>> [round(float(v), 3) for v in xn.metrics.precision_recall_f1(y, pred, average="macro")[:3]]
+    [0.556, 0.667, 0.6]
+    """
     if average not in _AVERAGES:
         raise ValueError(f"average: expected one of {_AVERAGES}, got {average!r}")
     cm = confusion_matrix(y_true, y_pred, num_classes)
@@ -108,20 +154,64 @@ def _safe_div(xp, a, b):
 
 
 def precision(y_true, y_pred, average="macro", num_classes=None):
+    """Precision C_cc/Σ_i C_ic (scikit-learn ``precision_score``, ``zero_division=0``); arguments as
+    :func:`precision_recall_f1`.
+
+    >>> import xpnet as xn
+    >>> round(float(xn.metrics.precision(xn.asarray([0, 1, 2, 2]), xn.asarray([0, 2, 2, 2]))), 4)
+    0.5556
+    """
     return precision_recall_f1(y_true, y_pred, average, num_classes)[0]
 
 
 def recall(y_true, y_pred, average="macro", num_classes=None):
+    """Recall C_cc/Σ_j C_cj (scikit-learn ``recall_score``, ``zero_division=0``); arguments as
+    :func:`precision_recall_f1`.
+
+    >>> import xpnet as xn
+    >>> round(float(xn.metrics.recall(xn.asarray([0, 1, 2, 2]), xn.asarray([0, 2, 2, 2]))), 4)
+    0.6667
+    """
     return precision_recall_f1(y_true, y_pred, average, num_classes)[1]
 
 
 def f1_score(y_true, y_pred, average="macro", num_classes=None):
+    """F1 = 2PR/(P + R) per class, then averaged (scikit-learn ``f1_score``, ``zero_division=0``);
+    arguments as :func:`precision_recall_f1`.
+
+    >>> import xpnet as xn
+    >>> y, pred = xn.asarray([0, 1, 2, 2]), xn.asarray([0, 2, 2, 2])
+    >>> round(float(xn.metrics.f1_score(y, pred)), 4), float(xn.metrics.f1_score(y, pred, average="micro"))
+    (0.6, 0.75)
+    """
     return precision_recall_f1(y_true, y_pred, average, num_classes)[2]
 
 
 def classification_report(y_true, y_pred, target_names=None, digits: int = 4, num_classes=None) -> str:
-    """A text table like scikit-learn's: per-class precision, recall, F1, support; then accuracy,
-    macro and weighted averages."""
+    """A text table like scikit-learn's ``classification_report``: per-class precision, recall, F1,
+    support; then accuracy, macro and weighted averages.
+
+    Args:
+        y_true: integer labels (N,); y_pred: integer predictions (N,) or scores (N, C).
+        target_names: one name per class (default: the class indices).
+        digits: decimals of the figures (0..15).
+        num_classes: number of classes (default: 1 + the largest label seen).
+
+    Returns:
+        the table as a ``str`` (host values: reads the metrics once).
+
+    >>> import xpnet as xn
+    >>> print(xn.metrics.classification_report(xn.asarray([0, 1, 2, 2]), xn.asarray([0, 2, 2, 2]), digits=2))
+                 precision    recall  f1-score   support
+    <BLANKLINE>
+               0      1.00      1.00      1.00         1
+               1      0.00      0.00      0.00         1
+               2      0.67      1.00      0.80         2
+    <BLANKLINE>
+        accuracy                          0.75         4
+       macro avg      0.56      0.67      0.60         4
+    weighted avg      0.58      0.75      0.65         4
+    """
     from ..backend import to_numpy
 
     if not isinstance(digits, int) or isinstance(digits, bool) or not 0 <= digits <= 15:

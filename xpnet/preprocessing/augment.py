@@ -1,5 +1,6 @@
-"""Image augmentation on the device, batch at a time, from the backend generator (report 003 §3.2:
-horizontal symmetry and random crops for CIFAR-style data). Inputs (N, C, H, W)."""
+"""Image augmentation on the device, batch at a time, from the backend generator: horizontal flips and
+padded random crops for CIFAR-style data (torchvision's ``RandomHorizontalFlip``, ``RandomCrop`` and
+``Compose``, applied to a whole batch with one random draw per image). Inputs (N, C, H, W)."""
 from __future__ import annotations
 
 from ..backend import backend_of, describe
@@ -14,7 +15,21 @@ def _images(x, name):
 
 
 class RandomHorizontalFlip:
-    """Mirror each image left–right with probability ``p``."""
+    """Mirror each image left–right with probability ``p`` (torchvision ``RandomHorizontalFlip``).
+
+    Args:
+        p: probability of flipping each image, in [0, 1].
+
+    Shape:
+        input (N, C, H, W) backend array; output the same shape, dtype and device.
+
+    >>> import numpy as np, xpnet as xn
+    >>> from xpnet.preprocessing import RandomHorizontalFlip
+    >>> images = xn.asarray(np.arange(6, dtype="float32").reshape(1, 1, 2, 3))
+    >>> print(xn.to_numpy(RandomHorizontalFlip(p=1.0)(images))[0, 0])
+    [[2. 1. 0.]
+     [5. 4. 3.]]
+    """
 
     def __init__(self, p: float = 0.5):
         if not 0.0 <= p <= 1.0:
@@ -31,7 +46,22 @@ class RandomHorizontalFlip:
 
 
 class RandomCrop:
-    """Zero-pad by ``padding`` on every side, then cut a ``size`` window at a random offset per image."""
+    """Zero-pad by ``padding`` on every side, then cut a ``size`` window at a random offset per image
+    (torchvision ``RandomCrop(size, padding)``, one offset per image of the batch).
+
+    Args:
+        size: crop height and width, an int or (h, w).
+        padding: zeros added on every side before cropping.
+
+    Shape:
+        input (N, C, H, W); output (N, C, h, w).
+
+    >>> import numpy as np, xpnet as xn
+    >>> from xpnet.preprocessing import RandomCrop
+    >>> images = xn.asarray(np.ones((4, 3, 8, 8), dtype="float32"))
+    >>> RandomCrop(8, padding=2)(images).shape
+    (4, 3, 8, 8)
+    """
 
     def __init__(self, size, padding: int = 0):
         self.size = (size, size) if isinstance(size, int) else tuple(size)
@@ -59,7 +89,14 @@ class RandomCrop:
 
 
 class Compose:
-    """Apply transforms in order."""
+    """Apply transforms in order (torchvision ``Compose``).
+
+    >>> import numpy as np, xpnet as xn
+    >>> from xpnet.preprocessing import Compose, RandomCrop, RandomHorizontalFlip
+    >>> augment = Compose([RandomHorizontalFlip(), RandomCrop(32, padding=4)])
+    >>> augment(xn.asarray(np.zeros((2, 3, 32, 32), dtype="float32"))).shape
+    (2, 3, 32, 32)
+    """
 
     def __init__(self, transforms):
         self.transforms = list(transforms)

@@ -8,8 +8,22 @@ from ..backend.special import one_hot as _one_hot
 
 
 def one_hot(labels, num_classes: int | None = None, dtype=None):
-    """Rows e_{y_i} (report 001 §2.1.3): shape (N, num_classes), default float dtype.
-    ``num_classes`` defaults to max(label) + 1 (one host read)."""
+    """One-hot rows e_{y_i} (as PyTorch's ``torch.nn.functional.one_hot``, but in the default float dtype).
+
+    Args:
+        labels: integer class labels, shape (N,) (any shape: a trailing class axis is added).
+        num_classes: number of columns; defaults to max(label) + 1 (one host read).
+        dtype: output dtype (default: the default float dtype, float32).
+
+    Shape:
+        (N,) → (N, num_classes).
+
+    >>> import xpnet as xn
+    >>> print(xn.to_numpy(xn.preprocessing.one_hot(xn.asarray([0, 2, 1]))))
+    [[1. 0. 0.]
+     [0. 0. 1.]
+     [0. 1. 0.]]
+    """
     from ..backend import check_numeric as _numeric
 
     labels = _numeric(labels, "one_hot: labels")

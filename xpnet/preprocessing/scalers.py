@@ -36,7 +36,25 @@ class _Scaler:
 
 class StandardScaler(_Scaler):
     """z = (x − μ)/σ per feature, μ and σ (population) from the training data; σ = 0 → 1
-    (report 001 §2.1.2, scikit-learn ``StandardScaler``)."""
+    (scikit-learn ``StandardScaler``). ``fit(X)`` returns the scaler; ``transform``, ``fit_transform``
+    and ``inverse_transform`` return arrays on X's backend; fitted attributes ``mean_``, ``scale_``,
+    ``n_features_in_``.
+
+    Shape:
+        X: (N, features); host data (lists, NumPy) go to the active backend in the default float dtype.
+
+    >>> import xpnet as xn
+    >>> X = xn.asarray([[1.0, 10.0], [3.0, 10.0], [5.0, 10.0]])
+    >>> scaler = xn.preprocessing.StandardScaler().fit(X)
+    >>> print(xn.to_numpy(scaler.mean_), xn.to_numpy(scaler.transform(X)).round(4))
+    [ 3. 10.] [[-1.2247  0.    ]
+     [ 0.      0.    ]
+     [ 1.2247  0.    ]]
+    >>> print(xn.to_numpy(scaler.inverse_transform(scaler.transform(X))))
+    [[ 1. 10.]
+     [ 3. 10.]
+     [ 5. 10.]]
+    """
 
     def fit(self, X):
         X = self._check(X, fitted=False)
@@ -57,7 +75,16 @@ class StandardScaler(_Scaler):
 
 
 class MinMaxScaler(_Scaler):
-    """x' = (x − min)/(max − min)·(b − a) + a per feature (report 000 §2.1.1); constant features → a."""
+    """x' = (x − min)/(max − min)·(b − a) + a per feature, (a, b) = ``feature_range``; constant
+    features → a (scikit-learn ``MinMaxScaler``). Methods as :class:`StandardScaler`.
+
+    >>> import xpnet as xn
+    >>> X = xn.asarray([[1.0, 10.0], [3.0, 10.0], [5.0, 10.0]])
+    >>> print(xn.to_numpy(xn.preprocessing.MinMaxScaler(feature_range=(-1, 1)).fit_transform(X)))
+    [[-1. -1.]
+     [ 0. -1.]
+     [ 1. -1.]]
+    """
 
     def __init__(self, feature_range=(0.0, 1.0)):
         ok = isinstance(feature_range, (tuple, list)) and len(feature_range) == 2 and all(

@@ -27,7 +27,22 @@ def _stratified_order(xp, b, y, n, test_size, gen):
 
 def train_test_split(X, y=None, test_size: float = 0.25, seed=None, stratify: bool = False):
     """Split rows into train and test parts (scikit-learn ``train_test_split``): returns
-    ``X_train, X_test[, y_train, y_test]``. ``stratify`` keeps each class's share in both parts."""
+    ``X_train, X_test[, y_train, y_test]``. ``stratify`` keeps each class's share in both parts.
+
+    Args:
+        X: features (N, ...); y: labels (N,) or None.
+        test_size: fraction of the rows in the test part, in (0, 1) (rounded up without ``stratify``;
+            per class, to the nearest row, with it).
+        seed: an int for a reproducible split (default: the backend's global stream).
+        stratify: keep each class's share (needs integer labels ``y``); each part keeps the rows'
+            original order.
+
+    >>> import xpnet as xn
+    >>> X, y = xn.asarray([[float(i)] for i in range(8)]), xn.asarray([0, 0, 0, 0, 1, 1, 1, 1])
+    >>> X_train, X_test, y_train, y_test = xn.preprocessing.train_test_split(X, y, 0.5, seed=0, stratify=True)
+    >>> X_train.shape, X_test.shape, xn.to_numpy(y_test).tolist()
+    ((4, 1), (4, 1), [0, 0, 1, 1])
+    """
     X = asarray(X) if not hasattr(X, "__array_namespace__") else X
     xp, b = namespace_of(X), backend_of(X)
     n = X.shape[0]

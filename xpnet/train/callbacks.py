@@ -8,7 +8,17 @@ from ..backend import namespace_of
 
 class Callback:
     """Override ``on_train_begin(model)`` / ``on_epoch_end(epoch, logs, model)`` /
-    ``on_train_end(model)``; ``on_epoch_end`` returning True stops training."""
+    ``on_train_end(model)``; ``on_epoch_end`` returning True stops training. ``logs`` holds the
+    epoch's metrics (``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``, ``lr``, ...).
+
+    >>> import xpnet as xn
+    >>> from xpnet.train import Callback
+    >>> class StopBelow(Callback):
+    ...     def on_epoch_end(self, epoch, logs, model):
+    ...         return logs["loss"] < 0.5
+    >>> [StopBelow().on_epoch_end(e, {"loss": v}, None) for e, v in enumerate([0.9, 0.4])]
+    [False, True]
+    """
 
     def on_train_begin(self, model):
         pass
@@ -22,7 +32,22 @@ class Callback:
 
 class EarlyStopping(Callback):
     """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience`` epochs;
-    with ``restore_best_weights`` put back the weights of the best epoch (Keras semantics)."""
+    with ``restore_best_weights`` put back the weights of the best epoch (Keras ``EarlyStopping``).
+
+    Args:
+        monitor: the logged value watched (``"val_loss"``, ``"val_accuracy"``, ``"loss"``, ...).
+        patience: epochs without improvement before stopping.
+        min_delta: the smallest change that counts as an improvement.
+        mode: ``"min"``, ``"max"`` or ``"auto"`` (max for accuracy/F1 names, else min).
+        restore_best_weights: load the best epoch's weights at the end of training.
+
+    >>> import xpnet as xn
+    >>> stop = xn.EarlyStopping(patience=1, restore_best_weights=False)
+    >>> [stop.on_epoch_end(e, {"val_loss": v}, None) for e, v in enumerate([1.0, 0.8, 0.9])]
+    [False, False, True]
+    >>> stop.best_epoch, stop.stopped_epoch
+    (1, 2)
+    """
 
     def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0, mode: str = "auto",
                  restore_best_weights: bool = True):

@@ -37,7 +37,17 @@ _ARRAY_KINDS = "fiub"  # float, signed, unsigned, bool (complex and objects are 
 
 class CheckpointError(ValueError):
     """A file that is not a valid xpnet checkpoint, or one that does not fit the objects it is
-    loaded into. The message names the file and the problem."""
+    loaded into. The message names the file and the problem.
+
+    >>> import os, tempfile, xpnet as xn
+    >>> path = os.path.join(tempfile.mkdtemp(), "notes.npz")
+    >>> with open(path, "w") as f:
+    ...     _ = f.write("not a checkpoint")
+    >>> xn.load(path)
+    Traceback (most recent call last):
+    ...
+    xpnet.train.checkpoint.CheckpointError: load: ...notes.npz: is not a zip archive of .npy arrays as xn.save writes ...
+    """
 
 
 def _jsonable(v):
@@ -64,7 +74,16 @@ def save(obj, path, *, optimizer=None, scheduler=None, epoch=None, config=None, 
     """Save a Module, or a dict with ``model``, ``optimizer``, ``scheduler``, ``epoch``, ``config``,
     atomically to ``path`` (``.npz`` appended if missing). ``rng``: include this thread's stream of
     the model's backend, so that a resumed run draws the same dropout masks and shuffles.
-    ``extra``: JSON-able run state (``fit`` stores its loader stream, history and early stopping)."""
+    ``extra``: JSON-able run state (``fit`` stores its loader stream, history and early stopping).
+    Returns the path written. The format is documented at the top of this module.
+
+    >>> import os, tempfile, xpnet as xn
+    >>> model = xn.nn.Linear(3, 2)
+    >>> opt = xn.optim.SGD(model.parameters(), lr=0.1)
+    >>> path = xn.save(model, os.path.join(tempfile.mkdtemp(), "model"), optimizer=opt, epoch=3)
+    >>> path.name
+    'model.npz'
+    """
     ck = {"model": obj} if isinstance(obj, Module) else dict(obj) if isinstance(obj, dict) else None
     if ck is None:
         raise TypeError(f"save: expected an xn.nn.Module or a dict with 'model', 'optimizer', ..., "
@@ -364,7 +383,18 @@ def load(path, model=None, optimizer=None, scheduler=None, restore_rng: bool = T
     state, "rng": state, "epoch": ..., "config": ...}``. Objects passed in are restored in place
     (arrays move to each object's backend), and with ``restore_rng`` the generator state too.
     Everything is validated first, then applied: on any error nothing has changed. Raises
-    :class:`CheckpointError` (a ``ValueError``) naming the file and the problem."""
+    :class:`CheckpointError` (a ``ValueError``) naming the file and the problem.
+
+    >>> import os, tempfile, xpnet as xn
+    >>> model = xn.nn.Linear(3, 2)
+    >>> path = xn.save(model, os.path.join(tempfile.mkdtemp(), "model.npz"), epoch=3)
+    >>> fresh = xn.nn.Linear(3, 2)
+    >>> checkpoint = xn.load(path, model=fresh)
+    >>> sorted(checkpoint), checkpoint["epoch"]
+    (['epoch', 'model', 'rng'], 3)
+    >>> bool((xn.to_numpy(fresh.weight.data) == xn.to_numpy(model.weight.data)).all())
+    True
+    """
     if model is not None and not isinstance(model, Module):
         raise TypeError(f"load: model: expected an xn.nn.Module, got {type(model).__name__}")
     path, meta, model_arrays, opt = _read(path, model, optimizer)

@@ -7,7 +7,20 @@ import math
 
 class History:
     """Per-epoch lists in ``history.history`` (``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``,
-    ``lr``, ``epoch_time``), plus ``best_epoch`` (0-based, by the monitored value) and ``stopped_epoch``."""
+    ``lr``, ``epoch_time``), plus ``best_epoch`` (0-based, by the monitored value) and ``stopped_epoch``
+    (Keras' ``History``). ``to_json``/``to_csv`` write the run folder's ``history.json``/``.csv``.
+
+    >>> import xpnet as xn
+    >>> history = xn.History()
+    >>> history.append({"loss": 1.0, "accuracy": 0.5})
+    >>> history.append({"loss": 0.5, "accuracy": 0.75})
+    >>> history, history["loss"]
+    (History(epochs=2, keys=['loss', 'accuracy'], best_epoch=None), [1.0, 0.5])
+    >>> print(history.to_csv(), end="")
+    epoch,loss,accuracy
+    1,1,0.5
+    2,0.5,0.75
+    """
 
     def __init__(self):
         self.history: dict = {}

@@ -16,7 +16,12 @@ BAR_FORMAT = "{n_fmt}/{total_fmt} |{bar:8}| {elapsed}<{remaining} {desc}"  # des
 
 
 def in_notebook() -> bool:
-    """True inside a Jupyter kernel (not for a subprocess started by ``!cmd``)."""
+    """True inside a Jupyter kernel (not for a subprocess started by ``!cmd``).
+
+    >>> from xpnet.train.progress import in_notebook
+    >>> in_notebook()
+    False
+    """
     ipython = sys.modules.get("IPython")
     if ipython is None:
         return False
@@ -32,7 +37,12 @@ def _pct(v):
 
 
 def short_metrics(logs: dict) -> str:
-    """The bar's postfix: ``loss 0.512 acc 81.2% val 0.498 80.0% lr 1.0e-02`` (≤ 48 characters)."""
+    """The bar's postfix: ``loss 0.512 acc 81.2% val 0.498 80.0% lr 1.0e-02`` (≤ 48 characters).
+
+    >>> from xpnet.train.progress import short_metrics
+    >>> short_metrics({"loss": 0.51234, "accuracy": 0.8123, "val_loss": 0.4981, "val_accuracy": 0.8, "lr": 0.01})
+    'loss 0.512 acc 81.2% val 0.498 80.0% lr 1.0e-02'
+    """
     parts = []
     if "loss" in logs:
         parts.append(f"loss {logs['loss']:.3g}" if logs["loss"] >= 100 else f"loss {logs['loss']:.3f}")
@@ -50,7 +60,12 @@ def short_metrics(logs: dict) -> str:
 
 def epoch_line(epoch: int, total: int, logs: dict) -> str:
     """One line per epoch, at most 80 characters for the usual metrics:
-    ``epoch 12/150 loss 0.5123 acc 81.2% | val loss 0.4981 acc 80.0% | lr 0.003 0.08s``."""
+    ``epoch 12/150 loss 0.5123 acc 81.2% | val loss 0.4981 acc 80.0% | lr 0.003 0.08s``.
+
+    >>> from xpnet.train.progress import epoch_line
+    >>> epoch_line(12, 150, {"loss": 0.51234, "accuracy": 0.8123, "val_loss": 0.4981, "lr": 0.003, "epoch_time": 0.08})
+    'epoch  12/150 loss 0.5123 acc 81.2% | val loss 0.4981 | lr 0.003 0.08s'
+    """
     width = len(str(total))
     out = [f"epoch {epoch:>{width}}/{total}"]
     train = [f"loss {logs['loss']:.4f}"] if "loss" in logs else []
@@ -77,7 +92,15 @@ def epoch_line(epoch: int, total: int, logs: dict) -> str:
 class EpochProgress:
     """Progress of epochs ``initial+1 .. initial+epochs``: ``update(epoch, logs)`` after each (0-based
     ``epoch``), ``close()`` at the end. ``mode``: ``"bar"``, ``"notebook"``, ``"lines"`` or None, chosen
-    from the streams when not given."""
+    from the streams when not given.
+
+    >>> import sys
+    >>> from xpnet.train.progress import EpochProgress
+    >>> progress = EpochProgress(2, mode="lines", stream=sys.stdout)
+    >>> progress.update(0, {"loss": 0.5, "accuracy": 0.8})
+    epoch 1/2 loss 0.5000 acc 80.0%
+    >>> progress.close()
+    """
 
     def __init__(self, epochs: int, initial: int = 0, *, enabled: bool = True, verbose: bool = False,
                  mode: str | None = None, stream=None):

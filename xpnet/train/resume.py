@@ -1,7 +1,24 @@
 """The run state ``fit(checkpoint=...)`` writes after each epoch and ``fit(resume=...)`` reads:
 model, optimiser, scheduler, every random stream the run uses (the dropout/default stream of the
 model's backend and the loader's shuffle stream), the epoch count, the history and the early-stopping
-counters, so that a resumed run continues bitwise as if it had not stopped."""
+counters, so that a resumed run continues bitwise as if it had not stopped. The functions here are
+``fit``'s; use them through it:
+
+>>> import os, tempfile, xpnet as xn
+>>> from xpnet import nn
+>>> X, y = xn.asarray([[0.0, 1.0], [1.0, 0.0]] * 8), xn.asarray([1, 0] * 8)
+>>> def run(epochs, **kw):
+...     xn.manual_seed(0)
+...     model = nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 2))
+...     opt = xn.optim.SGD(model.parameters(), lr=0.1)
+...     xn.fit(model, (X, y), optimizer=opt, epochs=epochs, batch_size=4, shuffle=True, progress=False, **kw)
+...     return xn.to_numpy(model(X).data)
+>>> path = os.path.join(tempfile.mkdtemp(), "run.npz")
+>>> first = run(2, checkpoint=path)                       # stops after 2 epochs
+>>> resumed = run(4, resume=path)                         # continues up to 4 epochs in total
+>>> bool((resumed == run(4)).all())                       # as if it had never stopped
+True
+"""
 from __future__ import annotations
 
 import pathlib
@@ -13,6 +30,7 @@ from .history import History
 
 
 def checkpoint_path(path) -> pathlib.Path:
+    """The file ``fit(checkpoint=path)`` writes: ``path`` with ``.npz`` appended if missing."""
     if not isinstance(path, (str, pathlib.PurePath)):
         raise TypeError(f"fit: checkpoint: expected a file path, got {type(path).__name__}")
     return _npz_path(path)
@@ -27,6 +45,7 @@ def _early_state(es):
 
 
 def save(path, *, model, optimizer, scheduler, loader, stream, epoch, history, early_stopping):
+    """Write the run state after ``epoch`` epochs (atomically, as ``xn.save``)."""
     extra = {
         "stream": stream.get_state(),
         "loader_stream": None if loader.generator is None else loader.generator.get_state(),
