@@ -2,10 +2,11 @@
 
 ``python -m pytest -q`` runs them (this file is in ``testpaths``), so an example that no longer matches
 the code fails CI. Each module's examples run with :mod:`doctest` (``ELLIPSIS``, ``NORMALIZE_WHITESPACE``)
-in a fresh temporary working directory, and the backend, default dtype and configuration are put
-back afterwards, so an example cannot leak state into the rest of the suite. Modules are found by walking
-the ``xpnet`` folder (no import at collection), and every module must import: a module that needs an
-optional dependency imports it inside the function that uses it.
+on NumPy in a fresh temporary working directory; the backend, its random stream, the default dtype and
+the configuration are put back afterwards, so an example cannot leak state into the rest of the suite.
+Modules are found by walking the ``xpnet`` folder (no import at collection) and each must import with
+the test extras installed (``xpnet.sklearn`` needs scikit-learn; every other optional dependency is
+imported inside the function that uses it).
 
 Examples marked ``# doctest: +SKIP`` are not run (kept for what cannot run in CI: long trainings,
 worker processes); ``test_owned_public_api_has_examples`` makes sure the workflow modules keep executed
@@ -21,6 +22,7 @@ import pathlib
 import pytest
 
 import xpnet as xn
+from xpnet.backend import random as _random
 from xpnet.options import get_config, set_config
 
 ROOT = pathlib.Path(xn.__file__).resolve().parent
@@ -43,10 +45,14 @@ FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 @pytest.fixture
 def clean_state(tmp_path, monkeypatch):
-    """Run in an empty folder; restore the backend, default dtype and config afterwards."""
+    """Run on NumPy (the default backend the examples are written for, whatever ``XPNET_BACKEND`` says)
+    in an empty folder; put back the backend, its random stream, the default dtype and the config."""
     monkeypatch.chdir(tmp_path)
     config, backend = get_config(), xn.get_backend()
+    numpy = xn.set_backend("numpy")
+    stream = _random.get_state(numpy)
     yield
+    _random.set_state(numpy, stream)
     set_config(**config)
     xn.set_backend(backend)
 

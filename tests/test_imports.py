@@ -1,7 +1,8 @@
 """Structure checks over the whole ``xpnet`` package, without running any of it on data.
 
 1. Every module imports alone, in a fresh interpreter (so a module that only imports because another one
-   happened to be imported first, or an import cycle that breaks for one entry point, fails here).
+   happened to be imported first, or an import cycle that breaks for one entry point, fails here); and
+   every module but the listed integrations imports without the optional dependencies.
 2. The module-level import graph (``import`` / ``from ... import`` statements outside functions) has no
    cycle: a cycle works only by the accident of which module Python enters first.
 3. No module keeps mutable state in a module-level list, dict or set (``_x = [None]`` boxes, registries
@@ -97,6 +98,45 @@ def test_import_alone_catches_a_broken_module(tmp_path, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]))
     name, rc, err, _ = _import_alone("planted_broken_module")
     assert rc != 0 and "ImportError" in err[0]
+
+
+# Optional dependencies (extras of pyproject.toml, and PyTorch, a test and benchmark peer only): a module
+# imports them inside the function that needs them, so `pip install xpnet` (NumPy, array-api-compat, tqdm,
+# numba where it has wheels) imports every module but these, each an integration with that library.
+OPTIONAL = ("sklearn", "scipy", "matplotlib", "mnist1d", "torch", "cupy", "cupyx", "dask", "distributed", "numba",
+            "array_api_strict", "nbclient", "nbformat", "ipykernel", "expecttest")
+NEEDS_OPTIONAL = {
+    "xpnet.sklearn": "the scikit-learn estimators (subclass sklearn.base.BaseEstimator)",
+    "xpnet.bench.torch_peer": "the PyTorch side of `xpnet bench`",
+}
+
+_BLOCKED_IMPORTS = """
+import importlib, importlib.abc, sys
+BLOCK = set(sys.argv[1].split(","))
+class Blocker(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] in BLOCK:
+            raise ImportError(f"optional dependency {name} is blocked")
+sys.meta_path.insert(0, Blocker())
+for m in sys.argv[2].split(","):
+    try:
+        importlib.import_module(m)
+    except ImportError as e:
+        print(m, "|", e)
+"""
+
+
+def test_modules_import_without_optional_dependencies():
+    """One interpreter with every optional dependency made unimportable imports every module: only the
+    integrations in NEEDS_OPTIONAL may fail."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT.parent), os.environ.get("PYTHONPATH", "")]))
+    r = subprocess.run([sys.executable, "-c", _BLOCKED_IMPORTS, ",".join(OPTIONAL), ",".join(sorted(FILES))],
+                       capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    failed = dict(line.split(" | ", 1) for line in r.stdout.splitlines() if " | " in line)
+    assert set(failed) == set(NEEDS_OPTIONAL), (
+        f"modules that need an optional dependency at import: {failed}; import it inside the function "
+        f"that uses it (or list the module in NEEDS_OPTIONAL with the reason)")
 
 
 # ------------------------------------------------------------------------------------------------------
