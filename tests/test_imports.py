@@ -414,6 +414,9 @@ ALLOWED = {
     "xpnet.backend.registry:_BY_ID": _MEMO + " (the Backend serving a namespace; cleared with the registry)",
     "xpnet.backend.registry:_BY_ARRAY": _MEMO + " (the Backend of arrays of a namespace and device)",
     "xpnet.backend.dtypes:_INTEGRAL": _MEMO + " (isdtype(dtype, 'integral'))",
+    # ... and of the compile branch (issue 14):
+    "xpnet.compile.scalars:_FN_NAMES": _MEMO + " (a scalar function -> its name in generated code; filled at "
+                                       "import and by patch_math with names fixed by the function)",
 }
 
 # Module-level state found on main before the redesign (issue 12); the backend, engine and optim branches
