@@ -8,7 +8,7 @@ from .numpy_ns import _compat as _COMPAT_NUMPY
 from .numpy_ns import namespace as _NUMPY_NS
 from .dtypes import dtype_name, get_default_dtype, resolve_dtype
 from .base import Backend
-from .registry import backend_for, is_registered, load, namespace_name, spec_of
+from .registry import _BY_ARRAY, backend_for, is_registered, load, namespace_name, spec_of
 from .state import get_backend
 
 
@@ -32,9 +32,6 @@ def device_of(x):
     return array_api_compat.device(x)
 
 
-_BY_NAMESPACE: dict = {}
-
-
 def backend_of(x, xp=None) -> Backend:
     """The :class:`Backend` an array belongs to (``xp``: its namespace, if already known).
     Cached per (namespace, device): cheap enough for every training step."""
@@ -42,10 +39,10 @@ def backend_of(x, xp=None) -> Backend:
         xp = namespace_of(x)
     dev = getattr(x, "device", "cpu")
     key = (id(xp), dev if dev.__hash__ is not None else str(dev))
-    b = _BY_NAMESPACE.get(key)
+    b = _BY_ARRAY.get(key)
     if b is None:
         lib = backend_for(xp)
-        b = _BY_NAMESPACE[key] = load(spec_of(lib), lib.device_arg(device_of(x)))
+        b = _BY_ARRAY[key] = load(spec_of(lib), lib.device_arg(device_of(x)))
     return b
 
 

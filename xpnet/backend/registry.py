@@ -25,6 +25,7 @@ _CLASSES: dict = {}      # backend name -> Backend subclass
 _NAMESPACES: dict = {}   # namespace module __name__ -> backend name
 _CACHE: dict = {}        # (name, str(device)) -> loaded Backend
 _BY_ID: dict = {}        # id(namespace) -> Backend serving it (ops' hot-path cache; holds the namespace)
+_BY_ARRAY: dict = {}     # (id(namespace), device) -> Backend of arrays there (devices.backend_of's cache)
 
 
 def register(name: str, cls: type, namespaces=()) -> None:
@@ -55,6 +56,7 @@ def forget(name: str) -> None:
     for key in [k for k in _CACHE if k[0] == name]:
         del _CACHE[key]
     _BY_ID.clear()
+    _BY_ARRAY.clear()
 
 
 def register_kernels(name: str, family: str, module: str) -> None:
