@@ -22,6 +22,8 @@ from .dtypes import is_integral
 from .registry import _BY_ID, backend_for
 from .special import erf_array_api
 
+_UNSET = object()
+
 
 def erf(xp, x):
     """erf(x) = 2/√π ∫₀ˣ e^(−t²) dt elementwise, keeping ``x``'s dtype. Native:
@@ -73,12 +75,18 @@ def fast_kernels(xp, family: str):
     or None (none registered, or ``xn.config_context(fast=False)``)."""
     if not get_option("fast"):
         return None
-    return (_BY_ID.get(id(xp)) or backend_for(xp)).fast_kernels(family)
+    b = _BY_ID.get(id(xp)) or backend_for(xp)
+    mod = b._kernel_modules.get(family, _UNSET)  # the backend's own cache, read inline (hot path)
+    return b.fast_kernels(family) if mod is _UNSET else mod
 
 
 def batchnorm_kernels(xp):
     """The fused batch-norm kernels for ``xp`` (CuPy's), or None: see :func:`fast_kernels`."""
-    return fast_kernels(xp, "batchnorm")
+    if not get_option("fast"):
+        return None
+    b = _BY_ID.get(id(xp)) or backend_for(xp)
+    mod = b._kernel_modules.get("batchnorm", _UNSET)
+    return b.fast_kernels("batchnorm") if mod is _UNSET else mod
 
 
 def gelu_fast_path(xp, x):

@@ -20,7 +20,13 @@ from .base import Backend
 from .dtypes import dtype_name, resolve_dtype
 from .registry import load
 
-_default_seed: list = [None]  # the process default, set by manual_seed in the main thread
+
+class _Process:
+    """The process default seed, set by ``manual_seed`` in the main thread."""
+
+    seed: int | None = None
+
+
 _local = threading.local()  # per thread: .seed, .streams {backend key: Generator}, .override [Generator]
 
 
@@ -36,7 +42,7 @@ def manual_seed(seed: int) -> None:
     if int(seed) < 0:
         raise ValueError(f"manual_seed: seed must be >= 0, got {int(seed)}")
     if threading.current_thread() is threading.main_thread():
-        _default_seed[0] = int(seed)
+        _Process.seed = int(seed)
     _local.seed = int(seed)
     _local.streams = {}
 
@@ -88,7 +94,7 @@ class Generator:
             streams = _local.streams = {}
         g = streams.get(k)
         if g is None:
-            g = streams[k] = Generator(getattr(_local, "seed", _default_seed[0]), b)
+            g = streams[k] = Generator(getattr(_local, "seed", _Process.seed), b)
         return g
 
     def __repr__(self) -> str:
