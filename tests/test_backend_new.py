@@ -223,3 +223,44 @@ def test_the_name_grep_catches_a_comparison(tmp_path):
     (pkg / "b.py").write_text('if namespace_name(xp) in ("numpy", "torch"): pass\n_SAFE = {"numpy", "cupy"}\n')
     (pkg / "c.py").write_text('x = "numpy"  # a name, not a comparison\n# if b.name == "torch" (a comment)\n')
     assert [o.split(":")[0] + ":" + o.split(":")[1] for o in _offenders(pkg)] == ["a.py:1", "b.py:1", "b.py:2"]
+
+
+# ---------------------------------------------------------------- the protocol stays closed
+
+
+def test_library_files_override_only_protocol_members():
+    """Each built-in backend class adds nothing public beyond the protocol of the generic one, so
+    the generic backend stays the template a new library can follow."""
+    from xpnet.backend import registry
+
+    protocol = {n for n in dir(Backend) if not n.startswith("_")}
+    for name in registry.KNOWN:
+        cls = registry._CLASSES[name]
+        extra = {n for n in vars(cls) if not n.startswith("_")} - protocol
+        assert extra == set(), f"{cls.__name__} adds {sorted(extra)} outside the protocol of base.Backend"
+
+
+def test_namespace_facts_the_engine_asks_for(backend):
+    b = backend_for(backend.xp)
+    assert b.single_device is (backend.name == "numpy")  # what Function.apply's device check skips
+    assert b.supports_views is (backend.name in ("numpy", "cupy", "torch"))
+    assert ops.single_device(backend.xp) is b.single_device
+
+
+def test_fast_kernels_follow_the_fast_option(backend):
+    xp = backend.xp
+    with xn.config_context(fast=False):
+        assert ops.fast_kernels(xp, "gelu") is None and ops.batchnorm_kernels(xp) is None
+    with xn.config_context(fast=True):
+        expected = backend_for(xp).fast_kernels("batchnorm")
+        assert ops.batchnorm_kernels(xp) is expected
+        assert (expected is not None) == (backend.name == "cupy")
+
+
+def test_names_moved_out_of_special_still_resolve():
+    from xpnet.backend import special
+
+    for name in ("scatter_add", "one_hot", "pick", "label_range", "is_integral", "gelu_fast_path"):
+        assert getattr(special, name) is getattr(ops, name)
+    with pytest.raises(AttributeError):
+        special.no_such_function
