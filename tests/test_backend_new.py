@@ -192,7 +192,7 @@ _COMPARISONS = [
 # the table itself, and lines that compare something else than a backend (said why)
 _ALLOWED_FILES = {"backend/registry.py"}
 _ALLOWED_LINES = {
-    ("bench/report.py", 'peer = next((k for k in times if k.startswith("torch")), None)'):
+    ("bench/report.py", 'startswith("torch")'):
         "the label of the PyTorch peer in benchmark results, not an xpnet backend",
 }
 
@@ -205,7 +205,8 @@ def _offenders(root: pathlib.Path):
             continue
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             code = line.split("#", 1)[0]
-            if any(re.search(p, code) for p in _COMPARISONS) and (rel, line.strip()) not in _ALLOWED_LINES:
+            allowed = any(rel == f and text in line for f, text in _ALLOWED_LINES)
+            if any(re.search(p, code) for p in _COMPARISONS) and not allowed:
                 found.append(f"{rel}:{n}: {line.strip()}")
     return found
 
