@@ -1,7 +1,7 @@
 """Shape operations: reshape, permute (transpose), indexing, concatenation."""
 from __future__ import annotations
 
-from ..backend.special import scatter_add
+from ..backend.ops import scatter_add
 from .function import Function
 
 

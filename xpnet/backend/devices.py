@@ -7,7 +7,8 @@ import numpy as np
 from .numpy_ns import _compat as _COMPAT_NUMPY
 from .numpy_ns import namespace as _NUMPY_NS
 from .dtypes import dtype_name, get_default_dtype, resolve_dtype
-from .registry import KNOWN, Backend, load, namespace_name
+from .base import Backend
+from .registry import _BY_ARRAY, backend_for, is_registered, load, namespace_name, spec_of
 from .state import get_backend
 
 
@@ -31,9 +32,6 @@ def device_of(x):
     return array_api_compat.device(x)
 
 
-_BY_NAMESPACE: dict = {}
-
-
 def backend_of(x, xp=None) -> Backend:
     """The :class:`Backend` an array belongs to (``xp``: its namespace, if already known).
     Cached per (namespace, device): cheap enough for every training step."""
@@ -41,22 +39,11 @@ def backend_of(x, xp=None) -> Backend:
         xp = namespace_of(x)
     dev = getattr(x, "device", "cpu")
     key = (id(xp), dev if dev.__hash__ is not None else str(dev))
-    b = _BY_NAMESPACE.get(key)
+    b = _BY_ARRAY.get(key)
     if b is None:
-        name = namespace_name(xp)
-        b = _BY_NAMESPACE[key] = load(name if name in KNOWN else xp, _device_arg(xp, device_of(x)))
+        lib = backend_for(xp)
+        b = _BY_ARRAY[key] = load(spec_of(lib), lib.device_arg(device_of(x)))
     return b
-
-
-def _device_arg(xp, dev):
-    name = namespace_name(xp)
-    if name == "numpy":
-        return None
-    if name == "cupy":
-        return getattr(dev, "id", 0)
-    if name == "torch":
-        return str(dev)
-    return dev
 
 
 def describe(x) -> str:
@@ -83,11 +70,11 @@ def _resolve(target) -> Backend:
     """A target given as a Backend, backend name, ``"name:device"``, namespace or bare device."""
     if isinstance(target, Backend):
         return target
-    if isinstance(target, str) and target.split(":")[0] not in KNOWN:
+    if isinstance(target, str) and not is_registered(target.split(":")[0]):
         cur = get_backend()
-        if target in ("cuda", "gpu") and cur.name in ("numpy", "array_api_strict"):
-            return load("cupy")
-        return load(cur.name if cur.name in KNOWN else cur.xp, target)
+        if target in ("cuda", "gpu") and cur.gpu_alternative is not None:
+            return load(cur.gpu_alternative)
+        return load(spec_of(cur), target)
     return load(target)
 
 
@@ -110,12 +97,7 @@ def asarray(data, dtype=None, backend=None):
         raise TypeError(f"asarray: expected numeric data, got an object array from {type(data).__name__}")
     if dtype is not None:
         host = host.astype(dtype_name(dtype), copy=False)
-    if b.name == "numpy":
-        return host
-    if b.name == "cupy":
-        with b.device:
-            return b.native.asarray(host)
-    return xp.asarray(host, device=b.device)
+    return b.from_host(host)
 
 
 def to_numpy(x) -> np.ndarray:
@@ -126,18 +108,7 @@ def to_numpy(x) -> np.ndarray:
         return x
     if not is_array(x):
         return np.asarray(x)
-    name = namespace_name(namespace_of(x))
-    if name == "torch":
-        return x.detach().cpu().numpy()
-    if name == "cupy":
-        return x.get()
-    if name == "array_api_strict":
-        xp = namespace_of(x)
-        return np.asarray(xp.asarray(x, device=xp.Device("CPU_DEVICE"), copy=True)._array)
-    try:
-        return np.from_dlpack(x)
-    except Exception:
-        return np.asarray(x)
+    return backend_for(namespace_of(x)).to_numpy(x)
 
 
 def to_device(obj, target):
@@ -162,45 +133,25 @@ def to_device(obj, target):
 
 
 def _move_array(x, b: Backend):
-    src_name = namespace_name(namespace_of(x))
-    if src_name == b.name:
-        if b.name == "numpy":
-            return x
-        if str(device_of(x)) == str(b.device):
-            return x
-        if b.name == "cupy":
-            with b.device:
-                return b.native.asarray(x)
-        return b.xp.asarray(x, device=b.device, copy=True) if b.name == "array_api_strict" else x.to(b.device)
-    same_host = "cpu" in str(device_of(x)).lower() and b.name in ("numpy", "torch") and "cpu" in str(b.device)
-    gpu_pair = {src_name, b.name} <= {"cupy", "torch"} and "cuda" in str(device_of(x)) + str(b.device)
-    if (same_host or gpu_pair) and src_name != "array_api_strict":
-        try:
-            if b.name == "numpy":
-                return np.from_dlpack(x)
-            return b.xp.from_dlpack(x)
-        except Exception:
-            pass
-    return asarray(to_numpy(x), backend=b)
+    src = backend_for(namespace_of(x))
+    if src.name == b.name or src.xp is b.xp:  # the same library: the target backend moves it between its devices
+        return b.move_same(x, str(device_of(x)) == str(b.device))
+    try:
+        out = b.import_foreign(x, src)  # DLPack where the pair shares memory
+    except Exception:
+        out = None
+    return out if out is not None else asarray(to_numpy(x), backend=b)
 
 
 def synchronize(backend=None) -> None:
     """Wait until the device of ``backend`` (default: active) has finished queued work; no-op on CPU."""
     b = get_backend() if backend is None else _resolve(backend)
-    if b.name == "cupy":
-        b.native.cuda.get_current_stream().synchronize()
-    elif b.name == "torch" and getattr(b.device, "type", "cpu") == "cuda":
-        b.native.cuda.synchronize(b.device)
+    b.synchronize()
 
 
 def on_host(x) -> bool:
     """True when ``x`` lives in host memory, where reading a value costs no device synchronisation."""
-    name = namespace_name(namespace_of(x))
-    if name == "cupy":
-        return False
-    if name == "torch":
-        return x.device.type == "cpu"
-    return True
+    return backend_for(namespace_of(x)).on_host(x)
 
 
 def on_host_check(x, name: str, num_classes=None) -> None:

@@ -43,3 +43,15 @@ def dtype_name(dtype) -> str:
     if isinstance(name, str):
         return name
     return str(dtype).rsplit(".", 1)[-1].strip("'>")
+
+
+_INTEGRAL: dict = {}
+
+
+def is_integral(xp, dtype) -> bool:
+    """``xp.isdtype(dtype, "integral")``, memoised (NumPy's isdtype costs microseconds per call)."""
+    key = (id(xp), dtype)
+    r = _INTEGRAL.get(key)
+    if r is None:
+        r = _INTEGRAL[key] = bool(xp.isdtype(dtype, "integral"))
+    return r

@@ -2,8 +2,11 @@
 called in that thread (or the main thread's seed); explicit :class:`Generator` objects for
 ``generator=`` arguments.
 
-The Array API has no random module. NumPy, PyTorch and CuPy have native generators; any other
-namespace (``array_api_strict``, user namespaces) draws on the host with NumPy and moves the result.
+The Array API has no random module. Each backend makes its own native streams (protocol methods
+``new_generator``, ``rng_state``, ``restore_rng``, ``normal``, ``uniform``, ``permutation``,
+``dropout_mask`` of :class:`xpnet.backend.base.Backend`): NumPy, PyTorch and CuPy natively; the
+generic backend (``array_api_strict``, user namespaces) draws on the host with NumPy and moves the
+result. This module keeps the per-thread streams and the :class:`Generator` object.
 Every caller (initialisers, dropout, shuffling) asks here, so one seed repeats a whole run.
 """
 from __future__ import annotations
@@ -13,11 +16,17 @@ import threading
 
 import numpy as np
 
-from .devices import asarray
+from .base import Backend
 from .dtypes import dtype_name, resolve_dtype
-from .registry import Backend, load
+from .registry import load
 
-_default_seed: list = [None]  # the process default, set by manual_seed in the main thread
+
+class _Process:
+    """The process default seed, set by ``manual_seed`` in the main thread."""
+
+    seed: int | None = None
+
+
 _local = threading.local()  # per thread: .seed, .streams {backend key: Generator}, .override [Generator]
 
 
@@ -33,24 +42,13 @@ def manual_seed(seed: int) -> None:
     if int(seed) < 0:
         raise ValueError(f"manual_seed: seed must be >= 0, got {int(seed)}")
     if threading.current_thread() is threading.main_thread():
-        _default_seed[0] = int(seed)
+        _Process.seed = int(seed)
     _local.seed = int(seed)
     _local.streams = {}
 
 
 def _key(b: Backend):
-    return (b.name, str(b.device)) if b.name != "numpy" else "numpy"
-
-
-def _new_native(b: Backend, seed):
-    if b.name == "torch":
-        g = b.native.Generator(device=b.device)
-        g.manual_seed(seed if seed is not None else int(np.random.SeedSequence().entropy % 2**63))
-        return g
-    if b.name == "cupy":
-        with b.device:
-            return b.native.random.default_rng(seed)
-    return np.random.default_rng(seed)
+    return (b.name, str(b.device))
 
 
 class Generator:
@@ -66,32 +64,21 @@ class Generator:
             raise TypeError(f"Generator: seed must be an int >= 0 or None, got {seed!r}")
         self.backend = _backend(backend)
         self.seed = None if seed is None else int(seed)
-        self.native = _new_native(self.backend, self.seed)
+        self.native = self.backend.new_generator(self.seed)
 
     def manual_seed(self, seed: int) -> "Generator":
         self.__init__(seed, self.backend)
         return self
 
     def get_state(self) -> dict:
-        b, g = self.backend, self.native
-        if b.name == "torch":
-            return {"kind": "torch", "state": g.get_state().tolist()}
-        if b.name == "cupy":
-            return {"kind": "cupy", "seed": self.seed}  # CuPy's bit generator has no portable state
-        return {"kind": "numpy", "state": _jsonable(g.bit_generator.state)}
+        return self.backend.rng_state(self.native, self.seed)
 
     def set_state(self, state: dict) -> None:
         b = self.backend
         kind = state.get("kind") if isinstance(state, dict) else None
-        expected = b.name if b.name in ("torch", "cupy") else "numpy"
-        if kind != expected:
-            raise ValueError(f"Generator.set_state: expected a {expected!r} generator state, got {kind!r}")
-        if kind == "torch":
-            self.native.set_state(b.native.tensor(state["state"], dtype=b.native.uint8))
-        elif kind == "numpy":
-            self.native.bit_generator.state = state["state"]
-        else:
-            self.native = _new_native(b, state.get("seed"))
+        if kind != b.rng_kind:
+            raise ValueError(f"Generator.set_state: expected a {b.rng_kind!r} generator state, got {kind!r}")
+        self.native = b.restore_rng(self.native, state)
 
     @staticmethod
     def current(backend=None) -> "Generator":
@@ -107,7 +94,7 @@ class Generator:
             streams = _local.streams = {}
         g = streams.get(k)
         if g is None:
-            g = streams[k] = Generator(getattr(_local, "seed", _default_seed[0]), b)
+            g = streams[k] = Generator(getattr(_local, "seed", _Process.seed), b)
         return g
 
     def __repr__(self) -> str:
@@ -156,14 +143,6 @@ def set_state(b: Backend, state: dict) -> None:
     Generator.current(b).set_state(state)
 
 
-def _jsonable(d):
-    if isinstance(d, dict):
-        return {k: _jsonable(v) for k, v in d.items()}
-    if isinstance(d, np.integer):
-        return int(d)
-    return d
-
-
 def _native_of(gen, b):
     if gen is None:
         return generator(b)
@@ -181,53 +160,19 @@ def _backend(backend) -> Backend:
 def normal(shape, mean=0.0, std=1.0, dtype=None, backend=None, gen=None):
     """Samples of N(mean, std²) with the given shape on ``backend`` (default: active)."""
     b = _backend(backend)
-    shape = tuple(shape)
-    g = _native_of(gen, b)
-    name = dtype_name(resolve_dtype(b.xp, dtype))
-    if b.name == "torch":
-        t = b.native
-        out = t.randn(shape, generator=g, device=b.device, dtype=getattr(t, name))
-    elif b.name == "cupy":
-        with b.device:
-            out = g.standard_normal(shape, dtype=name)
-    else:
-        return asarray(g.standard_normal(shape, dtype=np.float64).astype(name) * std + mean, backend=b)
-    if std != 1.0:
-        out *= std
-    if mean != 0.0:
-        out += mean
-    return out
+    return b.normal(_native_of(gen, b), tuple(shape), dtype_name(resolve_dtype(b.xp, dtype)), mean, std)
 
 
 def uniform(shape, low=0.0, high=1.0, dtype=None, backend=None, gen=None):
     """Samples of U[low, high) with the given shape on ``backend`` (from ``gen`` if given)."""
     b = _backend(backend)
-    shape = tuple(shape)
-    g = _native_of(gen, b)
-    name = dtype_name(resolve_dtype(b.xp, dtype))
-    if b.name == "torch":
-        t = b.native
-        out = t.rand(shape, generator=g, device=b.device, dtype=getattr(t, name))
-    elif b.name == "cupy":
-        with b.device:
-            out = g.random(shape, dtype=name)
-    else:
-        out = asarray(g.random(shape, dtype=np.float64 if name == "float64" else np.float32), backend=b)
-    if (low, high) != (0.0, 1.0):
-        out = out * (high - low) + low
-    return out
+    return b.uniform(_native_of(gen, b), tuple(shape), dtype_name(resolve_dtype(b.xp, dtype)), low, high)
 
 
 def permutation(n: int, backend=None, gen=None):
     """A random permutation of 0..n-1 as an int64 array on ``backend`` (from ``gen`` if given)."""
     b = _backend(backend)
-    g = _native_of(gen, b)
-    if b.name == "torch":
-        return b.native.randperm(n, generator=g, device=b.device)
-    if b.name == "cupy":
-        with b.device:
-            return b.native.argsort(g.random(n))
-    return asarray(g.permutation(n).astype(np.int64), backend=b)
+    return b.permutation(_native_of(gen, b), n)
 
 
 def make_generator(seed: int, backend=None):
@@ -238,13 +183,4 @@ def make_generator(seed: int, backend=None):
 def dropout_mask(b: Backend, shape, p: float, dtype, gen=None):
     """The inverted-dropout mask m/(1 − p), m ~ Bernoulli(1 − p), of ``shape`` and ``dtype`` on ``b``
     (native fast paths: one draw and one fused compare-scale on NumPy and PyTorch)."""
-    scale = 1.0 / (1.0 - p)
-    g = _native_of(gen, b)
-    if b.name == "numpy":
-        u = g.random(shape, dtype=dtype)
-        return b.native.multiply(u >= p, dtype.type(scale), dtype=dtype)
-    if b.name == "torch":
-        u = b.native.rand(shape, generator=g, device=b.device, dtype=dtype)
-        return (u >= p).to(dtype) * scale
-    u = uniform(shape, dtype=dtype, backend=b, gen=g)
-    return b.xp.astype(u >= p, dtype) * scale
+    return b.dropout_mask(_native_of(gen, b), shape, p, dtype)

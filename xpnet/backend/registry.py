@@ -1,141 +1,126 @@
-"""Backend descriptions: which array library, which namespace, which device.
+"""The backend table: the one place that maps backend names and namespaces to backend objects.
 
-A :class:`Backend` names one array library, the Array API namespace xpnet calls (the
-``array_api_compat`` wrapper where the library needs one) and the device arrays live on.
-Loading is lazy: importing xpnet imports only NumPy.
+Each library is one file with a :class:`~xpnet.backend.base.Backend` subclass and one
+:func:`register` line below. Everything else asks the objects this module hands out
+(:func:`load` by name, :func:`backend_for` by namespace) for what differs between libraries; no
+other module compares backend names. Loading is lazy: importing xpnet imports only NumPy.
+
+>>> from xpnet.backend import registry
+>>> registry.load("numpy").single_device
+True
+>>> registry.backend_for(registry.load("array_api_strict").xp).name
+'array_api_strict'
 """
 from __future__ import annotations
 
 import types
-from dataclasses import dataclass, field
 
-KNOWN = ("numpy", "torch", "cupy", "array_api_strict")
+from .base import Backend, BackendUnavailableError
+from .cupy_backend import CupyBackend, _cuda_unusable  # noqa: F401 - _cuda_unusable: tests name it here
+from .numpy_backend import NumpyBackend
+from .strict_backend import StrictBackend
+from .torch_backend import TorchBackend
 
-
-class BackendUnavailableError(RuntimeError):
-    """The requested backend cannot be used here (not installed, or no GPU)."""
-
-
-@dataclass(frozen=True)
-class Backend:
-    """One array library on one device.
-
-    ``name``: ``"numpy"``, ``"torch"``, ``"cupy"``, ``"array_api_strict"`` or the module name of a
-    user-supplied namespace; ``xp``: the Array API namespace; ``device``: the library's own device
-    object (``"cpu"`` for NumPy); ``native``: the library module itself (for fast paths).
-    """
-
-    name: str
-    xp: types.ModuleType = field(repr=False)
-    device: object = None
-    native: types.ModuleType | None = field(default=None, repr=False)
-
-    @property
-    def is_gpu(self) -> bool:
-        return self.name == "cupy" or "cuda" in str(self.device)
-
-    def __str__(self) -> str:
-        return f"{self.name}:{self.device}"
+_CLASSES: dict = {}      # backend name -> Backend subclass
+_NAMESPACES: dict = {}   # namespace module __name__ -> backend name
+_CACHE: dict = {}        # (name, str(device)) -> loaded Backend
+_BY_ID: dict = {}        # id(namespace) -> Backend serving it (ops' hot-path cache; holds the namespace)
+_BY_ARRAY: dict = {}     # (id(namespace), device) -> Backend of arrays there (devices.backend_of's cache)
 
 
-def _load_numpy(device):
-    import numpy
-
-    from .numpy_ns import namespace as xp
-
-    if device not in (None, "cpu"):
-        raise BackendUnavailableError(f"backend 'numpy' runs on device 'cpu' only, got device={device!r}")
-    return Backend("numpy", xp, "cpu", numpy)
-
-
-def _load_torch(device):
-    try:
-        import torch
-        import array_api_compat.torch as xp
-    except ImportError as e:
-        raise BackendUnavailableError(f"backend 'torch' is not installed ({e}); pip install torch") from None
-    dev = torch.device(device if device is not None else "cpu")
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise BackendUnavailableError("backend 'torch' with device 'cuda': torch sees no CUDA GPU")
-    return Backend("torch", xp, dev, torch)
+def register(name: str, cls: type, namespaces=()) -> None:
+    """Make backend class ``cls`` (a :class:`Backend` subclass with ``load(device)``) available as
+    ``name`` (``xn.set_backend(name)``, ``"name:device"``), serving the namespace modules whose
+    ``__name__`` is in ``namespaces``. Registering a name again replaces it."""
+    if not (isinstance(cls, type) and issubclass(cls, Backend)):
+        raise TypeError(f"register: cls: expected a subclass of xpnet.backend.Backend, got {cls!r}")
+    if not isinstance(name, str) or not name or ":" in name:
+        raise ValueError(f"register: name: expected a non-empty string without ':', got {name!r}")
+    _CLASSES[name] = cls
+    for ns in namespaces:
+        _NAMESPACES[ns] = name
+    forget(name)
 
 
-def _load_cupy(device):
-    try:
-        import cupy
-        import array_api_compat.cupy as xp
-    except ImportError as e:
-        raise BackendUnavailableError(
-            f"backend 'cupy' is not installed ({e}); pip install 'xpnet[cupy]' on a machine with an NVIDIA GPU"
-        ) from None
-    try:
-        n = cupy.cuda.runtime.getDeviceCount()
-    except Exception as e:  # CUDA driver missing or broken
-        raise BackendUnavailableError(_cuda_unusable(cupy, e)) from None
-    if n == 0:
-        raise BackendUnavailableError(f"backend 'cupy': CuPy {cupy.__version__} is installed but no CUDA GPU is visible")
-    index = 0 if device is None else int(str(device).rsplit(":", 1)[-1])
-    return Backend("cupy", xp, cupy.cuda.Device(index), cupy)
+def unregister(name: str) -> None:
+    """Remove backend ``name`` and its namespaces from the table (the built-in ones too)."""
+    _CLASSES.pop(name, None)
+    for ns in [ns for ns, n in _NAMESPACES.items() if n == name]:
+        del _NAMESPACES[ns]
+    forget(name)
 
 
-def _cuda_unusable(cupy, error) -> str:
-    """One line saying why an installed CuPy cannot run: no driver (no GPU here), a driver older than
-    CuPy's CUDA runtime, or the CUDA error itself."""
-    def version(fn):
-        try:
-            v = int(fn())
-        except Exception:
-            return None
-        return v
-
-    drv = version(cupy.cuda.runtime.driverGetVersion)
-    rt = version(cupy.cuda.runtime.runtimeGetVersion)
-    cuda = lambda v: f"{v // 1000}.{v % 1000 // 10}"
-    head = f"backend 'cupy': CuPy {getattr(cupy, '__version__', '?')} is installed"
-    if not drv:
-        return f"{head} but no NVIDIA driver was found: no usable GPU on this machine ({type(error).__name__})"
-    if rt and drv < rt:
-        return f"{head} (CUDA runtime {cuda(rt)}) but the NVIDIA driver supports CUDA {cuda(drv)} only: update the driver"
-    return f"{head} but CUDA is not usable: {error}"
+def forget(name: str) -> None:
+    """Drop the loaded objects of backend ``name`` (after the library behind it changed, e.g. when
+    the CuPy stand-in was installed); the next :func:`load` makes them again."""
+    for key in [k for k in _CACHE if k[0] == name]:
+        del _CACHE[key]
+    _BY_ID.clear()
+    _BY_ARRAY.clear()
 
 
-def _load_strict(device):
-    try:
-        import array_api_strict as xp
-    except ImportError as e:
-        raise BackendUnavailableError(f"backend 'array_api_strict' is not installed ({e}); pip install array-api-strict") from None
-    dev = xp.Device(device) if isinstance(device, str) else (device or xp.Device("CPU_DEVICE"))
-    return Backend("array_api_strict", xp, dev, xp)
+def register_kernels(name: str, family: str, module: str) -> None:
+    """Add the fast kernels of ``family`` (e.g. ``"gelu"``) for backend ``name``: ``module`` is the
+    dotted path of a module with that family's functions (see ``fast_numpy``/``fast_cupy``)."""
+    cls = _CLASSES[name]
+    cls.kernels = {**cls.kernels, family: module}
+    forget(name)
 
 
-_LOADERS = {"numpy": _load_numpy, "torch": _load_torch, "cupy": _load_cupy, "array_api_strict": _load_strict}
-_CACHE: dict = {}
+register("numpy", NumpyBackend, namespaces=("numpy", "array_api_compat.numpy"))
+register("torch", TorchBackend, namespaces=("torch", "array_api_compat.torch"))
+register("cupy", CupyBackend, namespaces=("cupy", "array_api_compat.cupy"))
+register("array_api_strict", StrictBackend, namespaces=("array_api_strict",))
+
+KNOWN = tuple(_CLASSES)  # the built-in backends
+
+
+def names() -> tuple:
+    """The registered backend names (built-in first)."""
+    return tuple(_CLASSES)
+
+
+def is_registered(name) -> bool:
+    return name in _CLASSES
+
+
+def rng_kinds() -> set:
+    """The random-stream state kinds of the registered backends (what a checkpoint may hold)."""
+    return {cls.rng_kind for cls in _CLASSES.values()} | {Backend.rng_kind}
 
 
 def load(name, device=None) -> Backend:
-    """The :class:`Backend` for ``name`` (a known name, ``"name:device"``, or a namespace module)."""
+    """The :class:`Backend` for ``name`` (a registered name, ``"name:device"``, a namespace module or
+    a Backend moved to ``device``)."""
     if isinstance(name, Backend):
-        return name if device is None else load(name.name if name.name in KNOWN else name.xp, device)
+        return name if device is None else load(spec_of(name), device)
     if isinstance(name, types.ModuleType):
         return _from_module(name, device)
     if not isinstance(name, str):
-        raise TypeError(f"backend: expected a name in {KNOWN} or an Array API namespace module, got {type(name).__name__}")
+        raise TypeError(f"backend: expected a name in {names()} or an Array API namespace module, got {type(name).__name__}")
     if ":" in name and device is None:
         name, device = name.split(":", 1)
-        if name == "torch" and device.isdigit():
-            device = f"cuda:{device}"
+        if name in _CLASSES:
+            device = _CLASSES[name].parse_device(device)
     key = (name, str(device))
-    if key not in _CACHE:
-        if name not in _LOADERS:
-            raise ValueError(f"backend: expected one of {KNOWN} or an Array API namespace module, got {name!r}")
-        _CACHE[key] = _LOADERS[name](device)
-    return _CACHE[key]
+    b = _CACHE.get(key)
+    if b is None:
+        cls = _CLASSES.get(name)
+        if cls is None:
+            raise ValueError(f"backend: expected one of {names()} or an Array API namespace module, got {name!r}")
+        b = _CACHE[key] = cls.load(device)
+    return b
+
+
+def spec_of(b: Backend):
+    """What :func:`load` takes to make ``b`` again: its name if registered, else its namespace."""
+    return b.name if b.name in _CLASSES else b.xp
 
 
 def _from_module(module, device):
-    for known in KNOWN:
-        if module.__name__ in (known, f"array_api_compat.{known}"):
-            return load(known, device)
+    name = _NAMESPACES.get(module.__name__)
+    if name is not None:
+        return load(name, device)
     if not hasattr(module, "__array_api_version__"):
         try:
             import array_api_compat
@@ -146,10 +131,29 @@ def _from_module(module, device):
     return Backend(module.__name__, module, device, module)
 
 
+def backend_for(xp) -> Backend:
+    """The backend serving namespace ``xp`` (its device-independent facts and math: ``erf``,
+    ``scatter_add``, ``single_device``, ``supports_views``, ...). Cached per namespace object."""
+    b = _BY_ID.get(id(xp))
+    if b is None:
+        name = _NAMESPACES.get(getattr(xp, "__name__", None))
+        if name is None:
+            b = Backend(namespace_name(xp), xp, None, xp)
+        else:
+            try:
+                b = load(name)
+            except BackendUnavailableError:  # arrays exist, so the library works; no default device
+                b = _CLASSES[name](name, xp, None, None)
+            if b.xp is not xp:
+                b = b.with_namespace(xp)
+        _BY_ID[id(xp)] = b
+    return b
+
+
 def available_backends() -> dict:
-    """Each known backend name mapped to ``"available"`` or the reason it is not."""
+    """Each registered backend name mapped to ``"available (device ...)"`` or the reason it is not."""
     out = {}
-    for name in KNOWN:
+    for name in names():
         try:
             b = load(name)
             out[name] = f"available (device {b.device})"
@@ -159,10 +163,9 @@ def available_backends() -> dict:
 
 
 def namespace_name(xp) -> str:
-    """A short backend name for namespace ``xp`` (used in error messages)."""
+    """A short name for namespace ``xp`` (for messages): the module name without ``array_api_compat.``."""
     n = getattr(xp, "__name__", str(xp))
     return n.removeprefix("array_api_compat.")
-
 
 
 def list_devices(name: str) -> list:
@@ -171,16 +174,9 @@ def list_devices(name: str) -> list:
         b = load(name)
     except BackendUnavailableError:
         return []
-    if name == "numpy":
-        return ["cpu"]
-    if name == "torch":
-        t = b.native
-        n = t.cuda.device_count() if t.cuda.is_available() else 0
-        return ["cpu"] + [f"cuda:{i} ({t.cuda.get_device_name(i)})" for i in range(n)]
-    if name == "cupy":
-        c = b.native
-        return [f"cuda:{i} ({c.cuda.runtime.getDeviceProperties(i)['name'].decode()})"
-                for i in range(c.cuda.runtime.getDeviceCount())]
-    if name == "array_api_strict":
-        return [str(d) for d in b.xp.__array_namespace_info__().devices()]
-    return [str(b.device)]
+    return b.devices()
+
+
+__all__ = ["Backend", "BackendUnavailableError", "KNOWN", "available_backends", "backend_for", "forget",
+           "is_registered", "list_devices", "load", "names", "namespace_name", "register", "register_kernels",
+           "rng_kinds", "spec_of", "unregister"]

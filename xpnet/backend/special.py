@@ -1,56 +1,25 @@
-"""Functions the Array API standard lacks, each with a native path and a pure Array-API fallback."""
+"""erf, the special function the Array API standard lacks: the pure Array-API version
+(:func:`erf_array_api`, the generic backend's) and :func:`erf`, which takes each backend's native one
+(``scipy.special.erf``, ``torch.special.erf``, ``cupyx.scipy.special.erf``) through
+:mod:`xpnet.backend.ops`.
+
+The other functions that lived here (``scatter_add``, ``one_hot``, ``pick``, ``label_range``,
+``is_integral``, ``gelu_fast_path``) are now in :mod:`xpnet.backend.ops` (dispatch) and the backend
+files (implementations); the old names still resolve here, for code written before the split.
+"""
 from __future__ import annotations
 
 import math
 
-from ..options import get_option
-from .registry import namespace_name
-
 _SQRT_PI = math.sqrt(math.pi)
 
 
-_NAMES: dict = {}
-
-
-def _native(xp):
-    name = _NAMES.get(id(xp))
-    if name is None:
-        name = _NAMES[id(xp)] = namespace_name(xp)
-    return name
-
-
-_ERF: dict = {}
-
-
-def _erf_impl(xp):
-    name = _native(xp)
-    if name == "torch":
-        import torch
-
-        return torch.special.erf
-    if name == "numpy":
-        try:
-            from scipy.special import erf as native
-        except ImportError:
-            return lambda x: erf_array_api(xp, x)
-        return native
-    if name == "cupy":
-        from cupyx.scipy.special import erf as native
-
-        return native
-    return lambda x: erf_array_api(xp, x)
-
-
 def erf(xp, x):
-    """The error function erf(x) = 2/√π ∫₀ˣ e^(−t²) dt, elementwise, keeping ``x``'s dtype.
+    """The error function erf(x) = 2/√π ∫₀ˣ e^(−t²) dt, elementwise, keeping ``x``'s dtype: the
+    backend's native one, else :func:`erf_array_api` (same as :func:`xpnet.backend.ops.erf`)."""
+    from .ops import erf as _erf
 
-    Native: ``scipy.special.erf`` (NumPy), ``torch.special.erf``, ``cupyx.scipy.special.erf``.
-    Fallback: :func:`erf_array_api`. Resolved once per namespace.
-    """
-    f = _ERF.get(id(xp))
-    if f is None:
-        f = _ERF[id(xp)] = _erf_impl(xp)
-    return f(x)
+    return _erf(xp, x)
 
 
 # Cephes single precision (erff.c, S. L. Moshier, Cephes Math Library 2.2, 1992): coefficients
@@ -111,101 +80,12 @@ def erf_array_api(xp, x):
     return xp.where(ax <= 1.0, inner, outer)
 
 
-def scatter_add(xp, n_rows: int, index, values):
-    """``out[index[i]] += values[i]`` into a zero array of ``n_rows`` rows; repeated indices add up.
-
-    Native: ``numpy.add.at``, ``torch.index_add``, ``cupyx.scatter_add``. Fallback: a one-hot
-    matrix product (never ``out[idx] += v``, which drops repeated indices).
-    """
-    name = _native(xp)
-    shape = (n_rows,) + tuple(values.shape[1:])
-    out = xp.zeros(shape, dtype=values.dtype, device=getattr(values, "device", None)) if name != "numpy" else None
-    if name == "numpy":
-        import numpy as np
-
-        out = np.zeros(shape, dtype=values.dtype)
-        np.add.at(out, index, values)
-        return out
-    if name == "torch":
-        return out.index_add_(0, index, values)
-    if name == "cupy":
-        import cupyx
-
-        cupyx.scatter_add(out, index, values)
-        return out
-    oh = one_hot(xp, index, n_rows, values.dtype)
-    flat = xp.reshape(values, (values.shape[0], -1))
-    return xp.reshape(xp.matmul(xp.matrix_transpose(oh), flat), shape)
+_MOVED = ("scatter_add", "one_hot", "pick", "label_range", "is_integral", "gelu_fast_path")
 
 
-_CLASSES: dict = {}
+def __getattr__(name):
+    if name in _MOVED:
+        from . import ops
 
-
-def one_hot(xp, labels, num_classes: int, dtype):
-    """One-hot rows: ``out[i, c] = 1 if labels[i] == c``, shape ``labels.shape + (num_classes,)``.
-    The row 0..C−1 it compares against is made once per namespace, device, dtype and C."""
-    device = getattr(labels, "device", None)
-    key = (id(xp), str(device), str(labels.dtype), num_classes)
-    classes = _CLASSES.get(key)
-    if classes is None:
-        if len(_CLASSES) > 256:
-            _CLASSES.clear()
-        classes = _CLASSES[key] = xp.arange(num_classes, dtype=labels.dtype, device=device)
-    return xp.astype(xp.expand_dims(labels, axis=-1) == classes, dtype)
-
-
-_INTEGRAL: dict = {}
-
-
-def is_integral(xp, dtype) -> bool:
-    """``xp.isdtype(dtype, "integral")``, memoised (NumPy's isdtype costs microseconds per call)."""
-    key = (id(xp), dtype)
-    r = _INTEGRAL.get(key)
-    if r is None:
-        r = _INTEGRAL[key] = bool(xp.isdtype(dtype, "integral"))
-    return r
-
-
-def pick(xp, a, index):
-    """``out[i] = a[i, index[i]]`` for a 2-D ``a`` and integer ``index`` (N,).
-
-    Native: NumPy/CuPy/PyTorch advanced indexing. Fallback: ``take_along_axis`` (Array API 2024.12).
-    """
-    name = _native(xp)
-    if name in ("numpy", "cupy", "torch"):
-        rows = xp.arange(a.shape[0], device=getattr(a, "device", None))
-        return a[rows, index]
-    return xp.take_along_axis(a, xp.expand_dims(index, axis=1), axis=1)[:, 0]
-
-
-def label_range(xp, labels):
-    """(min, max) of an integer label array as Python ints (one host read each)."""
-    if _native(xp) == "numpy":
-        return int(labels.min()), int(labels.max())
-    return int(xp.min(labels)), int(xp.max(labels))
-
-
-
-
-_FAST_MODULES: dict = {}
-
-
-def _fast_module(name):
-    mod = _FAST_MODULES.get(name)
-    if mod is None:
-        if name == "cupy":
-            from . import fast_cupy as mod
-        else:
-            from . import fast_numpy as mod
-        _FAST_MODULES[name] = mod
-    return mod
-
-
-def gelu_fast_path(xp, x):
-    """The fused GELU kernels of the backend (numba on NumPy, an ElementwiseKernel on CuPy) when
-    they apply to ``x``, else None."""
-    name = _native(xp)
-    if not get_option("fast") or name not in ("numpy", "cupy"):
-        return None
-    fast = _fast_module(name)
-    return fast if fast.gelu_applicable(x) else None
+        return getattr(ops, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

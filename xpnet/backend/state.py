@@ -8,14 +8,20 @@ import threading
 from .registry import Backend, load
 
 _local = threading.local()
-_global: list = []  # [Backend] once resolved
+
+
+class _Process:
+    """The process-wide backend (None until first asked: resolved from ``XPNET_BACKEND``)."""
+
+    backend: Backend | None = None
 
 
 def _default() -> Backend:
-    if not _global:
+    b = _Process.backend
+    if b is None:
         spec = os.environ.get("XPNET_BACKEND", "numpy").strip() or "numpy"
-        _global.append(load(spec))
-    return _global[0]
+        b = _Process.backend = load(spec)
+    return b
 
 
 def get_backend() -> Backend:
@@ -27,8 +33,7 @@ def get_backend() -> Backend:
 def set_backend(name, device=None) -> Backend:
     """Make ``name`` (``"numpy"``, ``"torch"``, ``"cupy"``, ``"array_api_strict"`` or a namespace module)
     the process-wide backend. Raises :class:`BackendUnavailableError` saying why it cannot be used."""
-    b = load(name, device)
-    _global[:] = [b]
+    b = _Process.backend = load(name, device)
     return b
 
 

@@ -57,8 +57,7 @@ def standin_backend():
         cupy_standin.install()
         from ..backend import registry
 
-        for k in [k for k in registry._CACHE if k[0] == "cupy"]:
-            del registry._CACHE[k]
+        registry.forget("cupy")
     return B.load("cupy")
 
 

@@ -82,6 +82,7 @@ class DataLoader:
         if self.generator is not None:
             state = self.generator.get_state()
             self.generator = as_generator(self.seed if self.seed is not None else 0, self.dataset.backend)
-            if self.generator.backend.name == "numpy" and state.get("kind") == "numpy":
+            b = self.generator.backend  # a host stream of the same kind continues where it was
+            if b.host_native and state.get("kind") == b.rng_kind:
                 self.generator.set_state(state)
         return self

@@ -10,7 +10,7 @@ get precision = recall = F1 = 0 (scikit-learn's ``zero_division=0``).
 from __future__ import annotations
 
 from ..backend import asarray, describe, get_default_dtype, namespace_of
-from ..backend.special import one_hot
+from ..backend.ops import one_hot
 
 _AVERAGES = ("macro", "weighted", "micro", None)
 

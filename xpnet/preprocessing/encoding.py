@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 
 from ..backend import asarray, describe, get_default_dtype, namespace_of, resolve_dtype
-from ..backend.special import one_hot as _one_hot
+from ..backend.ops import one_hot as _one_hot
 
 
 def one_hot(labels, num_classes: int | None = None, dtype=None):

@@ -12,7 +12,7 @@ class _Scaler:
 
         who = f"{type(self).__name__}.{'transform' if fitted else 'fit'}"
         X = _numeric(X, f"{who}: X")
-        if not is_array(X) or backend_of(X).name == "numpy":
+        if not is_array(X) or backend_of(X).host_native:
             X = asarray(X)  # host data: the active backend, the default float dtype (as xn.asarray)
         xp = namespace_of(X)
         if not xp.isdtype(X.dtype, "real floating"):

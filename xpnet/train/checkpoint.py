@@ -25,6 +25,7 @@ import numpy as np
 
 from ..backend import backend_of, is_array, to_numpy
 from ..backend import random as _random
+from ..backend.registry import rng_kinds
 from ..io import remove_stale_temps, write_atomic
 from ..nn import Module
 
@@ -264,7 +265,7 @@ def _check_meta(r: _Reader, meta: dict) -> None:
     if "epoch" in meta and meta["epoch"] is not None:
         _need(r, _is_int(meta["epoch"]), f"epoch is {meta['epoch']!r}; expected an int >= 0")
     if "rng" in meta:
-        _need(r, isinstance(meta["rng"], dict) and meta["rng"].get("kind") in ("numpy", "torch", "cupy"),
+        _need(r, isinstance(meta["rng"], dict) and meta["rng"].get("kind") in rng_kinds(),
               "rng is not a generator state")
     if "optimizer" in meta:
         om = meta["optimizer"]
@@ -429,7 +430,7 @@ def load(path, model=None, optimizer=None, scheduler=None, restore_rng: bool = T
             if restore_rng and "rng" in out:
                 p = next(iter(model.parameters()), None)
                 b = None if p is None else backend_of(p.data)
-                if b is not None and out["rng"].get("kind") == ("numpy" if b.name not in ("torch", "cupy") else b.name):
+                if b is not None and out["rng"].get("kind") == b.rng_kind:
                     _random.set_state(b, out["rng"])  # a stream of another backend cannot continue here
         if optimizer is not None:
             optimizer.load_state_dict(out["optimizer"])

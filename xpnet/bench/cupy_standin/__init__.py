@@ -262,6 +262,7 @@ def build():
 
 
 _SAVED: dict = {}
+_REPLACED = ("cupy", "array_api_compat.cupy")  # module-name prefixes: cupy, cupy.*, cupyx*, cupy_backends*
 
 
 def install():
@@ -271,7 +272,7 @@ def install():
         return sys.modules["cupy"]
     mods = build()
     for name in list(sys.modules):
-        if name == "cupy" or name.startswith(("cupy.", "cupyx", "cupy_backends", "array_api_compat.cupy")):
+        if name.startswith(_REPLACED):
             _SAVED[name] = sys.modules.pop(name)
     sys.modules.update(mods)
     return mods["cupy"]

@@ -5,7 +5,7 @@ import math
 
 from ...autograd import Function
 from ...autograd.ops_elementwise import Tanh
-from ...backend.special import erf, gelu_fast_path
+from ...backend.ops import erf, gelu_fast_path
 from ...tensor import as_tensor
 
 _SQRT_2 = math.sqrt(2.0)

@@ -6,13 +6,11 @@ import math
 from ...autograd import Function
 from ...backend import describe
 from ...backend.devices import on_host
-from ...backend import load as _load
-from ...backend.special import is_integral, label_range, one_hot, pick
+from ...backend.ops import host_native, is_integral, label_range, one_hot, pick
 from ...tensor import Tensor, as_tensor
 from .activation import _log_softmax
 
 _REDUCTIONS = ("none", "mean", "sum")
-_HOST_NS = [_load("numpy").xp]
 
 
 def _check_reduction(reduction):
@@ -41,7 +39,7 @@ def _check_labels(xp, target, n_classes, argname, ignore_index):
     device read)."""
     if target.ndim != 1:
         raise ValueError(f"{argname}: integer labels must have shape (N,), got {describe(target)}")
-    if not ((xp is _HOST_NS[0] or on_host(target)) and target.shape[0] > 0):
+    if not ((host_native(xp) or on_host(target)) and target.shape[0] > 0):
         return True
     lo, hi = label_range(xp, target)
     masked = lo <= ignore_index <= hi

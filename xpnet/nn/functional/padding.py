@@ -8,7 +8,7 @@ adds up) and the code is plain Array API through the engine's matmul.
 from __future__ import annotations
 
 from ...backend import describe
-from ...backend.special import one_hot
+from ...backend.ops import one_hot
 from ...tensor import as_tensor
 
 MODES = ("zeros", "constant", "reflect", "replicate", "circular")

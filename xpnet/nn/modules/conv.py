@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 
 from ...backend import describe, on_host
-from ...backend.special import is_integral, label_range
+from ...backend.ops import is_integral, label_range
 from .. import init as _init
 from ..functional import conv as C
 from .linear import check_bool, check_device, empty_parameter, positive_int
