@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+from ...autograd.engine import data_of
 from ...backend import describe, on_host
 from ...backend.special import is_integral, label_range
 from .. import init as _init
@@ -181,7 +182,7 @@ class Embedding(Module):
         _init.normal_(self.weight)
 
     def forward(self, indices):
-        idx = indices.data if hasattr(indices, "_xp") else indices
+        idx = data_of(indices)
         xp = self.weight._xp
         if not is_integral(xp, idx.dtype):
             raise TypeError(f"Embedding: expected integer indices, got {describe(idx)}")
