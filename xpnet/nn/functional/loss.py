@@ -9,7 +9,7 @@ from ...backend.devices import on_host
 from ...backend import load as _load
 from ...backend.special import is_integral, label_range, one_hot, pick
 from ...tensor import Tensor, as_tensor
-from ...autograd.ops_activation import log_softmax_array
+from ...autograd.ops_activation import log_softmax_array as _log_softmax
 
 _REDUCTIONS = ("none", "mean", "sum")
 _HOST_NS = [_load("numpy").xp]
@@ -79,7 +79,7 @@ class CrossEntropyFn(Function):
         xp = ctx.xp
         n, c = logits.shape
         eps = label_smoothing
-        logp = log_softmax_array(xp, logits, 1)
+        logp = _log_softmax(xp, logits, 1)
         ctx.reduction, ctx.smoothing = reduction, eps
         if is_integral(xp, target.dtype):
             target = _index_labels(xp, target)
