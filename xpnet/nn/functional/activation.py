@@ -70,5 +70,4 @@ def log_softmax(x, dim: int = -1):
     return LogSoftmaxFn.apply(as_tensor(x), dim)
 
 
-__all__ = ["GELUFn", "LeakyReLUFn", "LogSoftmaxFn", "ReLUFn", "SigmoidFn", "SoftmaxFn", "TanhFn", "check_approximate",
-           "check_slope", "gelu", "leaky_relu", "log_softmax", "relu", "sigmoid", "softmax", "tanh"]
+__all__ = ["gelu", "leaky_relu", "log_softmax", "relu", "sigmoid", "softmax", "tanh"]

@@ -73,3 +73,6 @@ def dropout(x, p: float = 0.5, training: bool = True, mask=None, generator=None)
         return x
     scale = dropout_mask(x, p, generator) if mask is None else data_of(mask)
     return DropoutFn.apply(x, scale)
+
+
+__all__ = ["dropout", "dropout_mask", "feature_dropout"]

@@ -34,3 +34,6 @@ def embedding(input, weight):
             raise ValueError(f"embedding: indices must lie in 0..{n - 1}, got {lo}..{hi}")
     out = weight.take(flat, axis=0)
     return out.reshape(tuple(idx.shape) + (dim,))
+
+
+__all__ = ["embedding"]

@@ -71,3 +71,6 @@ def linear(input, weight, bias=None):
     x = as_tensor(input)
     check_linear_input(x.data, data_of(weight))
     return LinearFn.apply(x, weight, bias)
+
+
+__all__ = ["linear"]

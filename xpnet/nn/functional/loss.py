@@ -334,3 +334,6 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "me
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"target: expected shape {input.shape} to match input, got {tuple(target.shape)}")
     return MSEFn.apply(input, target, reduction)
+
+
+__all__ = ["cross_entropy", "mse_loss", "nll_loss"]

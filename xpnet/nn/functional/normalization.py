@@ -184,3 +184,6 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     if tuple(x.shape[-len(shape):]) != shape:
         raise ValueError(f"input: expected trailing shape {shape}, got {describe(x.data)}")
     return LayerNormFn.apply(x, weight, bias, len(shape), float(eps))
+
+
+__all__ = ["batch_norm", "layer_norm"]

@@ -85,3 +85,6 @@ class Flatten(Module):
         for d in shape[s:e + 1]:
             n *= d
         return x.reshape(shape[:s] + (n,) + shape[e + 1:])
+
+
+__all__ = ["Flatten", "Residual", "Sequential"]

@@ -184,3 +184,6 @@ class Embedding(Module):
 
     def extra_repr(self):
         return f"{self.num_embeddings}, {self.embedding_dim}"
+
+
+__all__ = ["AvgPool2d", "Conv1d", "Conv2d", "Embedding", "MaxPool1d", "MaxPool2d"]

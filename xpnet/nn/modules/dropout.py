@@ -44,3 +44,6 @@ class Dropout2d(Dropout1d):
     ``nn.Dropout2d``)."""
 
     _spatial = 2
+
+
+__all__ = ["Dropout", "Dropout1d", "Dropout2d"]

@@ -95,3 +95,6 @@ class Linear(Module):
     def extra_repr(self) -> str:
         init = f", init={self.init!r}" if self.init else ""
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}{init}"
+
+
+__all__ = ["Linear"]

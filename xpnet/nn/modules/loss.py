@@ -62,3 +62,6 @@ class MSELoss(Module):
 
     def forward(self, input, target):
         return F.mse_loss(input, target, reduction=self.reduction)
+
+
+__all__ = ["CrossEntropyLoss", "MSELoss", "NLLLoss"]

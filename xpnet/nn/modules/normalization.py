@@ -116,3 +116,6 @@ class LayerNorm(Module):
 
     def extra_repr(self) -> str:
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+
+__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm"]
