@@ -33,7 +33,7 @@ import functools
 from ..autograd.engine import Context, Function
 from ..autograd.ops_activation import GELUFn, LeakyReLUFn, ReLUFn, SigmoidFn, TanhFn
 from .functional.activation import check_approximate, check_slope
-from .functional.dropout import DropoutFn, check_p, dropout_mask
+from .functional.dropout import DropoutFn, dropout_scale
 from .functional.linear import LinearFn, check_linear_input
 from .functional.normalization import BatchNormFn, batch_norm_args
 
@@ -82,10 +82,8 @@ def _gelu(layer):
 
 def _dropout(layer):
     def extra(data):
-        p = check_p("dropout", layer.p)
-        if not layer.training or p == 0.0:
-            return None
-        return (dropout_mask(data, p, layer.generator),)
+        scale = dropout_scale(data, layer.p, layer.training, layer.generator)
+        return None if scale is None else (scale,)
 
     return Stage(DropoutFn, (), extra)
 

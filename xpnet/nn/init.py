@@ -104,7 +104,8 @@ def _kaiming_std(t, a, mode, nonlinearity):
 
 
 def kaiming_uniform_(t, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"):
-    """He et al. (2015): U(−b, b), b = gain·√(3/fan) (report 000 §2.11)."""
+    """He et al. (2015), "Delving Deep into Rectifiers"; PyTorch ``nn.init.kaiming_uniform_``:
+    U(−b, b), b = gain·√(3/fan)."""
     bound = math.sqrt(3.0) * _kaiming_std(t, a, mode, nonlinearity)
     return uniform_(t, -bound, bound)
 

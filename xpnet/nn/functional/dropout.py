@@ -56,6 +56,15 @@ def feature_dropout(x, p: float, training: bool, spatial: int, name: str):
     return DropoutFn.apply(x, scale)
 
 
+def dropout_scale(x, p, training, generator=None):
+    """The scaled keep-mask :func:`dropout` multiplies ``x`` (Tensor or array) by, or None where
+    dropout is the identity (eval, or ``p = 0``); checks ``p``."""
+    p = check_p("dropout", p)
+    if not training or p == 0.0:
+        return None
+    return dropout_mask(x, p) if generator is None else dropout_mask(x, p, generator)
+
+
 def dropout(x, p: float = 0.5, training: bool = True, mask=None, generator=None):
     """Zero each element with probability ``p`` and scale the rest by 1/(1−p) (training only;
     PyTorch ``F.dropout``).
@@ -67,12 +76,12 @@ def dropout(x, p: float = 0.5, training: bool = True, mask=None, generator=None)
         mask: a given scaled mask (for reproducing a run exactly).
         generator: an ``xn.Generator`` for the mask (default: this thread's stream of the backend).
     """
-    p = check_p("dropout", p)
     x = as_tensor(x)
-    if not training or p == 0.0:
-        return x
-    scale = dropout_mask(x, p, generator) if mask is None else data_of(mask)
-    return DropoutFn.apply(x, scale)
+    if mask is not None:
+        p = check_p("dropout", p)
+        return x if not training or p == 0.0 else DropoutFn.apply(x, data_of(mask))
+    scale = dropout_scale(x, p, training, generator)
+    return x if scale is None else DropoutFn.apply(x, scale)
 
 
 __all__ = ["dropout", "dropout_mask", "feature_dropout"]

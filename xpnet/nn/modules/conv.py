@@ -5,7 +5,7 @@ import math
 
 from .. import init as _init
 from ..functional import conv as C
-from ..functional.embedding import embedding
+from ..functional.sparse import embedding
 from .linear import check_bool, check_device, empty_parameter, positive_int
 from .module import Module
 

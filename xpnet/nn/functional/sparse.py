@@ -1,4 +1,4 @@
-"""Embedding lookup (PyTorch ``F.embedding``)."""
+"""Sparse functions (PyTorch ``torch.nn.functional`` "sparse functions"): the embedding lookup."""
 from __future__ import annotations
 
 from ...autograd.engine import as_tensor, data_of
