@@ -6,8 +6,15 @@ from .module import Module
 
 
 class Dropout(Module):
-    """Inverted dropout with probability ``p`` in training; identity in eval. ``generator``: an
-    ``xn.Generator`` for the masks (default: this thread's stream of the backend)."""
+    """Inverted dropout (Srivastava et al. 2014; PyTorch ``nn.Dropout``): in training each element is
+    zeroed with probability ``p`` and the rest scaled by 1/(1−p); identity in eval.
+
+    Args:
+        p: dropout probability in [0, 1].
+        generator: an ``xn.Generator`` for the masks (default: this thread's stream of the backend).
+
+    Shape: any; the output has the input's shape.
+    """
 
     def __init__(self, p: float = 0.5, inplace: bool = False, *, generator=None):
         super().__init__()

@@ -71,7 +71,23 @@ class BatchNorm1d(_BatchNorm):
     """Batch normalisation over (N, C) or (N, C, L) inputs, PyTorch semantics: batch statistics in
     training, running mean and unbiased running variance used in eval; r ← (1 − m)r + m·stat, with
     m = 1/t (cumulative average over the t batches seen) when ``momentum=None``. ``bias=False``
-    drops β."""
+    drops β. Formula: Ioffe & Szegedy (2015); PyTorch ``nn.BatchNorm1d``.
+
+    Args:
+        num_features: C, the number of channels.
+        eps: added to the variance.
+        momentum: factor m of the running statistics (None: cumulative average).
+        affine: learn γ (weight) and β (bias).
+        track_running_stats: keep running statistics for eval (else batch statistics always).
+
+    Shape: (N, C) or (N, C, L) → the same shape.
+
+    >>> import xpnet as xn
+    >>> bn = xn.nn.BatchNorm1d(2)
+    >>> y = bn(xn.tensor([[1.0, 10.0], [3.0, 30.0]]))
+    >>> xn.to_numpy(y).round(3).tolist(), bn.num_batches_tracked
+    ([[-1.0, -1.0], [1.0, 1.0]], 1)
+    """
 
     def forward(self, input):
         self._check_input_dim(input.shape)
