@@ -130,10 +130,10 @@ class TorchTrap:
         # as on CUDA: xpnet's host-only checks (free on the CPU) must be off on a device
         from xpnet.backend import devices
         from xpnet.nn.functional import loss as loss_mod
-        from xpnet.nn.modules import conv as conv_mod
+        from xpnet.nn.functional import sparse as sparse_mod  # Embedding's index check
 
         device_like = lambda x, _orig=devices.on_host: False if type(x).__module__.startswith("torch") else _orig(x)
-        for mod in (devices, loss_mod, conv_mod):
+        for mod in (devices, loss_mod, sparse_mod):
             monkeypatch.setattr(mod, "on_host", device_like)
 
     def _wrap(self, name, orig):

@@ -1,5 +1,6 @@
-"""Reverse-mode automatic differentiation: :class:`Function`, grad modes, the backward engine."""
-from .function import Context, Function, run_backward
+"""Reverse-mode automatic differentiation: the engine (:class:`Tensor`, :class:`Function`, the
+backward pass) in :mod:`xpnet.autograd.engine`, the primitives in :mod:`xpnet.autograd.ops`."""
+from .engine import Context, Function, run_backward
 from .gradcheck import gradcheck
 from .grad_mode import enable_grad, is_grad_enabled, no_grad
 

@@ -1,7 +1,8 @@
-"""Elementwise operations with broadcasting: + − × ÷, negation, power, exp, log, tanh, maximum."""
+"""Elementwise arithmetic with broadcasting: + − × ÷, negation, power, exp, log, maximum (the
+activations, tanh included, are in :mod:`xpnet.autograd.ops_activation`)."""
 from __future__ import annotations
 
-from .function import Function
+from .engine import Function
 
 
 def unbroadcast(xp, g, shape):
@@ -120,19 +121,6 @@ class Log(Function):
     @staticmethod
     def backward(ctx, g):
         return g / ctx.saved_tensors[0]
-
-
-class Tanh(Function):
-    @staticmethod
-    def forward(ctx, a):
-        out = ctx.xp.tanh(a)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        (y,) = ctx.saved_tensors
-        return g * (1.0 - y * y)
 
 
 class Maximum(Function):

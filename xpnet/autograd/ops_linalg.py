@@ -1,7 +1,7 @@
 """Matrix product with broadcasting over leading (batch) axes."""
 from __future__ import annotations
 
-from .function import Function
+from .engine import Function
 from .ops_elementwise import unbroadcast
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from .function import Function
+from .engine import Function
 
 
 def _axes(axis, ndim):

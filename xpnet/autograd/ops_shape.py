@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..backend.ops import scatter_add
-from .function import Function
+from .engine import Function
 
 
 class Reshape(Function):

@@ -1,15 +1,26 @@
-"""Layers, losses, initialisers and their functional forms (``torch.nn`` names and semantics)."""
-from . import functional, init
-from .modules import (
-    AvgPool2d, GRU, LSTM, Conv1d, Conv2d, Embedding, MaxPool1d, MaxPool2d, RNN, MultiheadAttention,
-    GELU, BatchNorm1d, BatchNorm2d, CrossEntropyLoss, Dropout, Dropout1d, Dropout2d, Flatten, Identity, LayerNorm, LeakyReLU, Linear, LogSoftmax,
-    Module, MSELoss, NLLLoss, ReLU, Residual, Sequential, Sigmoid, Softmax, Tanh,
-)
+"""Layers, losses, initialisers and their functional forms (``torch.nn`` names and semantics).
+
+One path per layer: ``Module.forward`` calls the layer's functional op (``xpnet.nn.functional``),
+which holds the argument checks and applies the layer's :class:`~xpnet.autograd.engine.Function`.
+:mod:`xpnet.nn.fusion` (the only file that knows about fusion) lets ``Sequential`` run runs of the
+library's own layers as one graph node, with the same results.
+
+Adding a layer ``Foo`` (with its test, ``tests/test_<topic>.py``):
+
+1. ``xpnet/nn/functional/<topic>.py``: ``FooFn(Function)`` with ``forward``/``backward`` on raw
+   arrays (unless ``foo`` is composed of existing ops) and ``foo(input, ...)``, which checks every
+   argument and calls ``FooFn.apply``; add ``"foo"`` to the file's ``__all__``.
+2. ``xpnet/nn/modules/<topic>.py``: ``class Foo(Module)``: ``__init__`` checks and stores the
+   hyper-parameters (with the functional file's check helpers where the op checks them too) and makes
+   the Parameters; ``forward`` returns ``foo(input, ...)``; add ``"Foo"`` to the file's ``__all__``.
+3. Only for a new ``<topic>`` file: one ``from .<topic> import *`` line in
+   ``xpnet/nn/functional/__init__.py`` and in ``xpnet/nn/modules/__init__.py`` (and the ``__all__`` sum
+   there). A new activation's Function goes to ``xpnet/autograd/ops_activation.py`` instead, with the
+   other activation primitives. ``xpnet/nn/__init__.py`` needs no edit. Fusing the layer (optional)
+   is one entry in :func:`xpnet.nn.fusion._stages`.
+"""
+from . import functional, init, modules
+from .modules import *  # noqa: F401,F403
 from .parameter import Parameter
 
-__all__ = [
-    "AvgPool2d", "GRU", "LSTM", "Conv1d", "Conv2d", "Embedding", "MaxPool1d", "MaxPool2d", "MultiheadAttention", "RNN",
-    "BatchNorm1d", "BatchNorm2d", "CrossEntropyLoss", "Dropout", "Dropout1d", "Dropout2d", "Flatten", "GELU", "Identity", "LayerNorm", "LeakyReLU", "Linear",
-    "LogSoftmax", "MSELoss", "Module", "NLLLoss", "Parameter", "ReLU", "Residual", "Sequential", "Sigmoid",
-    "Softmax", "Tanh", "functional", "init",
-]
+__all__ = [*modules.__all__, "Parameter", "functional", "init"]

@@ -1,4 +1,4 @@
-"""Feature extractors for flat inputs read as a 1-D signal (report 000 §3.4.3, Table 13: Linear vs
+"""Feature extractors for flat inputs read as a 1-D signal (a comparison of Linear vs
 CNN vs RNN vs self-attention), each followed by the same MLP head as ``type = "mlp"``.
 
 Built from config tables by :func:`xpnet.nn.builders.build_model` (``model.type``):

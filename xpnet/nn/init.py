@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 
 from ..autograd import no_grad
+from ..autograd.engine import data_of
 from ..backend import backend_of
 from ..backend.random import normal, uniform
 
@@ -38,14 +39,14 @@ def _calculate_fan_in_and_fan_out(shape):
 
 
 def _fill(t, values):
-    data = t.data if hasattr(t, "_xp") else t
+    data = data_of(t)
     with no_grad():
         data[...] = values
     return t
 
 
 def _draw(t, kind, a, b):
-    data = t.data if hasattr(t, "_xp") else t
+    data = data_of(t)
     bk = backend_of(data)
     if kind == "normal":
         values = normal(data.shape, mean=a, std=b, dtype=data.dtype, backend=bk)
@@ -78,7 +79,7 @@ def ones_(t):
 
 
 def _shape(t):
-    return tuple((t.data if hasattr(t, "_xp") else t).shape)
+    return tuple(data_of(t).shape)
 
 
 def xavier_uniform_(t, gain: float = 1.0):
@@ -103,7 +104,8 @@ def _kaiming_std(t, a, mode, nonlinearity):
 
 
 def kaiming_uniform_(t, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"):
-    """He et al. (2015): U(−b, b), b = gain·√(3/fan) (report 000 §2.11)."""
+    """He et al. (2015), "Delving Deep into Rectifiers"; PyTorch ``nn.init.kaiming_uniform_``:
+    U(−b, b), b = gain·√(3/fan)."""
     bound = math.sqrt(3.0) * _kaiming_std(t, a, mode, nonlinearity)
     return uniform_(t, -bound, bound)
 

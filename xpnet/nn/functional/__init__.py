@@ -1,13 +1,13 @@
-"""Functional forms of the layers (PyTorch ``torch.nn.functional`` names)."""
-from .activation import gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
-from .conv import avg_pool2d, conv1d, conv2d, max_pool1d, max_pool2d
-from .dropout import dropout, dropout_mask, feature_dropout
-from .linear import linear
-from .loss import cross_entropy, mse_loss, nll_loss
-from .normalization import batch_norm, layer_norm
+"""Functional forms of the layers (PyTorch ``torch.nn.functional`` names): one op per layer, holding
+the layer's argument checks; each file lists its public names in ``__all__``."""
+from . import activation, conv, dropout as _dropout, linear as _linear, loss, normalization, sparse
+from .activation import *  # noqa: F401,F403
+from .conv import *  # noqa: F401,F403
+from .dropout import *  # noqa: F401,F403
+from .linear import *  # noqa: F401,F403
+from .loss import *  # noqa: F401,F403
+from .normalization import *  # noqa: F401,F403
+from .sparse import *  # noqa: F401,F403
 
-__all__ = [
-    "avg_pool2d", "conv1d", "conv2d", "max_pool1d", "max_pool2d",
-    "batch_norm", "cross_entropy", "dropout", "dropout_mask", "feature_dropout", "gelu", "layer_norm", "leaky_relu", "linear",
-    "log_softmax", "mse_loss", "nll_loss", "relu", "sigmoid", "softmax", "tanh",
-]
+__all__ = [*activation.__all__, *conv.__all__, *_dropout.__all__, *_linear.__all__, *loss.__all__,
+           *normalization.__all__, *sparse.__all__]

@@ -1,170 +1,73 @@
-"""Activation functions, each one graph node with its closed-form derivative."""
+"""Activation functions on Tensors (PyTorch ``torch.nn.functional`` names); the primitives with the
+formulas are in :mod:`xpnet.autograd.ops_activation`.
+
+>>> import xpnet as xn
+>>> F = xn.nn.functional
+>>> xn.to_numpy(F.relu(xn.tensor([-1.0, 2.0]))).tolist()
+[0.0, 2.0]
+>>> xn.to_numpy(F.leaky_relu(xn.tensor([-1.0, 2.0]), 0.5)).tolist()
+[-0.5, 2.0]
+"""
 from __future__ import annotations
 
-import math
+from ...autograd.engine import as_tensor
+from ...autograd.ops_activation import GELUFn, LeakyReLUFn, LogSoftmaxFn, ReLUFn, SigmoidFn, SoftmaxFn, TanhFn
 
-from ...autograd import Function
-from ...autograd.ops_elementwise import Tanh
-from ...backend.ops import erf, gelu_fast_path
-from ...tensor import as_tensor
-
-_SQRT_2 = math.sqrt(2.0)
-_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
-_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_APPROXIMATE = ("none", "tanh")
 
 
-class ReLUFn(Function):
-    """y = max(x, 0); dy/dx = 1[x > 0]."""
-
-    @staticmethod
-    def forward(ctx, x):
-        y = ctx.xp.maximum(x, 0.0)
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        (y,) = ctx.saved_tensors
-        return g * ctx.xp.astype(y > 0, g.dtype)  # a cast and a product: faster than where() on NumPy
+def check_approximate(owner: str, approximate):
+    """GELU's ``approximate`` argument: ``'none'`` (exact, erf) or ``'tanh'``."""
+    if approximate not in _APPROXIMATE:
+        raise ValueError(f"{owner}: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return approximate
 
 
-class LeakyReLUFn(Function):
-    """y = x if x > 0 else a·x (= max(x, a·x) for a ≤ 1); dy/dx = 1 or a."""
-
-    @staticmethod
-    def forward(ctx, x, slope):
-        xp = ctx.xp
-        ctx.slope = slope
-        if ctx.needs_input_grad[0]:  # the sign mask is only needed for a backward pass
-            ctx.save_for_backward(x > 0)
-        return xp.maximum(x, x * slope) if 0.0 <= slope <= 1.0 else xp.where(x > 0, x, x * slope)
-
-    @staticmethod
-    def backward(ctx, g):
-        (pos,) = ctx.saved_tensors
-        a = ctx.slope
-        return g * (ctx.xp.astype(pos, g.dtype) * (1.0 - a) + a), None
-
-
-class SigmoidFn(Function):
-    """σ(x) = 1/(1+e^(−x)), evaluated as e^(−|x|)-based branches so |x| = 1e4 cannot overflow;
-    dσ/dx = σ(1−σ)."""
-
-    @staticmethod
-    def forward(ctx, x):
-        xp = ctx.xp
-        e = xp.exp(-xp.abs(x))
-        inv = 1.0 / (1.0 + e)
-        y = xp.where(x >= 0, inv, e * inv)
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        (y,) = ctx.saved_tensors
-        return g * y * (1.0 - y)
-
-
-class GELUFn(Function):
-    """GELU (Hendrycks & Gimpel 2016). Exact: y = x·Φ(x) = ½x(1 + erf(x/√2)), dy/dx = Φ(x) + x·φ(x).
-    ``tanh``: y = ½x(1 + tanh(√(2/π)(x + 0.044715x³)))."""
-
-    @staticmethod
-    def forward(ctx, x, approximate):
-        xp = ctx.xp
-        ctx.approximate = approximate
-        if approximate == "tanh":
-            t = xp.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))
-            ctx.save_for_backward(x, t)
-            return 0.5 * x * (1.0 + t)
-        fast = gelu_fast_path(xp, x)
-        ctx.fast = fast
-        if fast is not None:
-            y, cdf = fast.gelu_forward(x)
-            ctx.save_for_backward(x, cdf)
-            return y
-        cdf = 0.5 * (1.0 + erf(xp, x * (1.0 / _SQRT_2)))
-        ctx.save_for_backward(x, cdf)
-        return x * cdf
-
-    @staticmethod
-    def backward(ctx, g):
-        xp = ctx.xp
-        x, s = ctx.saved_tensors
-        if ctx.approximate == "tanh":
-            inner = _SQRT_2_OVER_PI * (1.0 + 3 * 0.044715 * x * x)
-            return g * (0.5 * (1.0 + s) + 0.5 * x * (1.0 - s * s) * inner), None
-        if ctx.fast is not None and ctx.fast.gelu_backward_applicable(x):
-            return ctx.fast.gelu_backward(g, x, s), None
-        pdf = xp.exp(-0.5 * x * x) * _INV_SQRT_2PI
-        return g * (s + x * pdf), None
-
-
-class SoftmaxFn(Function):
-    """softmax(x)_i = e^(x_i − max x) / Σ_j e^(x_j − max x); backward y ⊙ (g − Σ g⊙y)."""
-
-    @staticmethod
-    def forward(ctx, x, axis):
-        xp = ctx.xp
-        e = xp.exp(x - xp.max(x, axis=axis, keepdims=True))
-        y = e / xp.sum(e, axis=axis, keepdims=True)
-        ctx.save_for_backward(y)
-        ctx.axis = axis
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        (y,) = ctx.saved_tensors
-        return y * (g - ctx.xp.sum(g * y, axis=ctx.axis, keepdims=True)), None
-
-
-def _log_softmax(xp, x, axis):
-    shifted = x - xp.max(x, axis=axis, keepdims=True)
-    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
-
-
-class LogSoftmaxFn(Function):
-    """log softmax(x) = x − max − log Σ e^(x − max); backward g − softmax ⊙ Σ g."""
-
-    @staticmethod
-    def forward(ctx, x, axis):
-        y = _log_softmax(ctx.xp, x, axis)
-        ctx.save_for_backward(y)
-        ctx.axis = axis
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        (y,) = ctx.saved_tensors
-        xp = ctx.xp
-        return g - xp.exp(y) * xp.sum(g, axis=ctx.axis, keepdims=True), None
+def check_slope(owner: str, negative_slope) -> float:
+    """LeakyReLU's ``negative_slope``: a real number, returned as a float."""
+    if isinstance(negative_slope, bool) or not isinstance(negative_slope, (int, float)):
+        raise TypeError(f"{owner}: negative_slope must be a number, got {negative_slope!r}")
+    return float(negative_slope)
 
 
 def relu(x):
+    """max(x, 0) elementwise.
+
+    Args:
+        x: Tensor or array of any shape.
+    """
     return ReLUFn.apply(as_tensor(x))
 
 
 def leaky_relu(x, negative_slope: float = 0.01):
-    return LeakyReLUFn.apply(as_tensor(x), float(negative_slope))
+    """x if x > 0 else ``negative_slope``·x (PyTorch ``F.leaky_relu``)."""
+    return LeakyReLUFn.apply(as_tensor(x), check_slope("leaky_relu", negative_slope))
 
 
 def sigmoid(x):
+    """σ(x) = 1/(1 + e^(−x)), overflow-safe for large |x|."""
     return SigmoidFn.apply(as_tensor(x))
 
 
 def tanh(x):
-    return Tanh.apply(as_tensor(x))
+    """tanh(x) elementwise."""
+    return TanhFn.apply(as_tensor(x))
 
 
 def gelu(x, approximate: str = "none"):
-    if approximate not in ("none", "tanh"):
-        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    return GELUFn.apply(as_tensor(x), approximate)
+    """GELU (Hendrycks & Gimpel 2016; PyTorch ``F.gelu``): x·Φ(x), or the tanh approximation with
+    ``approximate='tanh'``."""
+    return GELUFn.apply(as_tensor(x), check_approximate("gelu", approximate))
 
 
 def softmax(x, dim: int = -1):
+    """e^(x_i) / Σ_j e^(x_j) along ``dim``."""
     return SoftmaxFn.apply(as_tensor(x), dim)
 
 
 def log_softmax(x, dim: int = -1):
+    """log softmax(x) along ``dim``, computed stably."""
     return LogSoftmaxFn.apply(as_tensor(x), dim)
+
+
+__all__ = ["gelu", "leaky_relu", "log_softmax", "relu", "sigmoid", "softmax", "tanh"]

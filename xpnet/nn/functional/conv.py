@@ -326,3 +326,6 @@ def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     out = _pool(x.reshape(n, c, 1, length), "avg", (1, k), (1, s), (0, _single(padding, "padding")), (1, 1),
                 ceil_mode, count_include_pad, None, False, "avg_pool1d")
     return _unbatch(out, unbatched, drop_h=True)
+
+
+__all__ = ["avg_pool2d", "conv1d", "conv2d", "max_pool1d", "max_pool2d"]

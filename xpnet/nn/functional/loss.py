@@ -8,7 +8,7 @@ from ...backend import describe
 from ...backend.devices import on_host
 from ...backend.ops import host_native, is_integral, label_range, one_hot, pick
 from ...tensor import Tensor, as_tensor
-from .activation import _log_softmax
+from ...autograd.ops_activation import log_softmax_array as _log_softmax
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -332,3 +332,6 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "me
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"target: expected shape {input.shape} to match input, got {tuple(target.shape)}")
     return MSEFn.apply(input, target, reduction)
+
+
+__all__ = ["cross_entropy", "mse_loss", "nll_loss"]

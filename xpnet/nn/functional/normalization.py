@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 
-from ...autograd import Function
+from ...autograd.engine import Function, as_tensor, data_of
 from ...backend import describe
 from ...backend.ops import batchnorm_kernels
-from ...tensor import as_tensor
 
 
 class BatchNormFn(Function):
-    """Batch normalisation (Ioffe & Szegedy 2015; report 000 §2.9).
+    """Batch normalisation (Ioffe & Szegedy 2015; PyTorch ``nn.BatchNorm1d``).
 
     Training: μ, σ² = batch mean and biased variance over the batch (and length) axes,
     x̂ = (x − μ)/√(σ² + ε), y = γx̂ + β; the running buffers move in place by
@@ -106,17 +105,40 @@ class BatchNormFn(Function):
         return gx, gw, gb, None, None, None, None, None
 
 
+def batch_norm_args(shape, running_mean, running_var, weight, training, momentum, eps):
+    """Check the arguments of a batch normalisation of an input of ``shape`` and return the
+    non-differentiable arguments of :class:`BatchNormFn`: (running_mean, running_var, training,
+    momentum, eps). Without running statistics the batch statistics are always used."""
+    if len(shape) not in (2, 3):
+        raise ValueError(f"batch_norm: expected input (N, C) or (N, C, L), got shape {tuple(shape)}")
+    c = shape[1]
+    for name, a in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight)):
+        if a is not None and tuple(a.shape) != (c,):
+            raise ValueError(f"batch_norm: {name} must have shape ({c},) for input of shape {tuple(shape)}, "
+                             f"got {tuple(a.shape)}")
+    training = bool(training) or running_mean is None
+    if training and shape[0] * (shape[2] if len(shape) == 3 else 1) == 1:
+        raise ValueError(f"batch_norm: training needs more than one value per channel, got input shape {tuple(shape)}")
+    return running_mean, running_var, training, float(momentum), float(eps)
+
+
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
-    """PyTorch ``F.batch_norm`` semantics for inputs (N, C) or (N, C, L); running buffers are raw
-    arrays updated in place (or None to use batch statistics always)."""
+    """Batch normalisation, PyTorch ``F.batch_norm`` semantics (formula in :class:`BatchNormFn`).
+
+    Args:
+        x: Tensor (N, C) or (N, C, L).
+        running_mean, running_var: raw arrays (C,) updated in place in training, or None (then the
+            batch statistics are used always).
+        weight, bias: Tensors (C,) (γ, β) or None.
+        training: use the batch statistics (and update the running ones).
+        momentum: r ← (1 − momentum)·r + momentum·stat.
+        eps: added to the variance.
+
+    Shape: the output has the input's shape.
+    """
     x = as_tensor(x)
-    if x.ndim not in (2, 3):
-        raise ValueError(f"input: expected shape (N, C) or (N, C, L), got {describe(x.data)}")
-    if training and x.size(0) * (x.size(2) if x.ndim == 3 else 1) < 2:
-        raise ValueError(f"input: batch normalisation in training needs more than one value per channel, got shape {x.shape}")
-    if running_mean is None and not training:
-        training = True
-    return BatchNormFn.apply(x, weight, bias, running_mean, running_var, bool(training), float(momentum), float(eps))
+    args = batch_norm_args(x.shape, running_mean, running_var, data_of(weight), training, momentum, eps)
+    return BatchNormFn.apply(x, weight, bias, *args)
 
 
 class LayerNormFn(Function):
@@ -162,3 +184,6 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     if tuple(x.shape[-len(shape):]) != shape:
         raise ValueError(f"input: expected trailing shape {shape}, got {describe(x.data)}")
     return LayerNormFn.apply(x, weight, bias, len(shape), float(eps))
+
+
+__all__ = ["batch_norm", "layer_norm"]

@@ -1,17 +1,16 @@
-"""The layer classes; see :mod:`xpnet.nn` for the public names."""
-from .activation import GELU, Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
-from .container import Flatten, Residual, Sequential
-from .conv import AvgPool2d, Conv1d, Conv2d, Embedding, MaxPool1d, MaxPool2d
-from .dropout import Dropout, Dropout1d, Dropout2d
-from .linear import Linear
-from .loss import CrossEntropyLoss, MSELoss, NLLLoss
-from .module import Module
-from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
-from .recurrent import GRU, LSTM, RNN
-from .sequence import MultiheadAttention
+"""The layer classes (see :mod:`xpnet.nn` for the public names); each file lists its classes in
+``__all__``."""
+from . import activation, container, conv, dropout, linear, loss, module, normalization, recurrent, sequence
+from .activation import *  # noqa: F401,F403
+from .container import *  # noqa: F401,F403
+from .conv import *  # noqa: F401,F403
+from .dropout import *  # noqa: F401,F403
+from .linear import *  # noqa: F401,F403
+from .loss import *  # noqa: F401,F403
+from .module import *  # noqa: F401,F403
+from .normalization import *  # noqa: F401,F403
+from .recurrent import *  # noqa: F401,F403
+from .sequence import *  # noqa: F401,F403
 
-__all__ = [
-    "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "GRU", "LSTM", "Conv1d", "Conv2d", "CrossEntropyLoss", "Dropout", "Dropout1d", "Dropout2d", "Embedding", "Flatten", "GELU",
-    "Identity", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "MaxPool1d", "MaxPool2d", "Module",
-    "MultiheadAttention", "NLLLoss", "RNN", "ReLU", "Residual", "Sequential", "Sigmoid", "Softmax", "Tanh",
-]
+__all__ = sorted([*activation.__all__, *container.__all__, *conv.__all__, *dropout.__all__, *linear.__all__,
+                  *loss.__all__, *module.__all__, *normalization.__all__, *recurrent.__all__, *sequence.__all__])

@@ -1,14 +1,23 @@
 """Containers: Sequential, Residual, Flatten."""
 from __future__ import annotations
 
-from ..functional.chain import ChainFn
 from ...options import get_option
-from .module import Module, _call_hooks, structure_version
-
+from ..fusion import run_sequential
+from .module import Module
 
 
 class Sequential(Module):
-    """Layers applied in order; indexable and iterable like a list."""
+    """Layers applied in order; indexable and iterable like a list (PyTorch ``nn.Sequential``).
+
+    With the ``fuse`` option on (the default), runs of the library's own Linear, BatchNorm1d,
+    activation and Dropout layers execute as one graph node each (:mod:`xpnet.nn.fusion`), with the
+    same results as layer by layer; ``xn.config_context(fuse=False)`` runs every layer alone.
+
+    >>> import xpnet as xn
+    >>> model = xn.nn.Sequential(xn.nn.Linear(3, 4), xn.nn.ReLU(), xn.nn.Linear(4, 2))
+    >>> model(xn.tensor([[1.0, 2.0, 3.0]])).shape
+    (1, 2)
+    """
 
     def __init__(self, *layers):
         super().__init__()
@@ -19,35 +28,17 @@ class Sequential(Module):
                 raise TypeError(f"Sequential: argument {i} must be a Module, got {type(layer).__name__}")
             setattr(self, str(i), layer)
         self.__dict__["_layers"] = list(layers)
-        self.__dict__["_groups"] = _group(self._layers)
-        self.__dict__["_stage_cache"] = {}
 
     def forward(self, x):
-        if _call_hooks or not get_option("fuse"):
-            for layer in self._layers:
-                x = layer(x)
-            return x
-        cache = self._stage_cache
-        for gi, group in enumerate(self._groups):
-            if len(group) == 1:
-                x = group[0](x)
-                continue
-            key = (gi, structure_version[0]) + tuple(layer.training for layer in group)
-            plan = cache.get(key)
-            if plan is None:
-                if len(cache) > 64:
-                    cache.clear()
-                stages = [s for s in (layer._stage() for layer in group) if s is not None]
-                plan = cache[key] = (stages, [p for st in stages for p in st.params])
-            if plan[0]:
-                x = ChainFn.apply(x, plan[0], *plan[1])
+        if get_option("fuse"):
+            return run_sequential(self, x)
+        for layer in self._layers:
+            x = layer(x)
         return x
 
     def append(self, layer: Module) -> "Sequential":
         setattr(self, str(len(self._layers)), layer)
         self._layers.append(layer)
-        self.__dict__["_groups"] = _group(self._layers)
-        self.__dict__["_stage_cache"] = {}
         return self
 
     def __getitem__(self, i):
@@ -61,27 +52,15 @@ class Sequential(Module):
     def __iter__(self):
         return iter(self._layers)
 
-
-def _group(layers):
-    """Runs of consecutive layers that can execute as one ChainFn node (each such layer type has a
-    ``_stage`` method: Linear, BatchNorm1d, the activations, Dropout); other layers stand alone."""
-    groups, run = [], []
-    for layer in layers:
-        if hasattr(layer, "_stage"):
-            run.append(layer)
-            continue
-        if run:
-            groups.append(run)
-            run = []
-        groups.append([layer])
-    if run:
-        groups.append(run)
-    return groups
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_fusion_plan", None)  # a cache of closures over these very layers: rebuilt on use
+        return state
 
 
 class Residual(Module):
     """y = block(x) + shortcut(x); the shortcut is the identity unless a projection is given
-    (He et al. 2016; report 000 §3.3.4)."""
+    (He et al. 2016, Deep Residual Learning)."""
 
     def __init__(self, block: Module, shortcut: Module | None = None):
         super().__init__()
@@ -106,3 +85,6 @@ class Flatten(Module):
         for d in shape[s:e + 1]:
             n *= d
         return x.reshape(shape[:s] + (n,) + shape[e + 1:])
+
+
+__all__ = ["Flatten", "Residual", "Sequential"]

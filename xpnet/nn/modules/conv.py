@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import math
 
-from ...backend import describe, on_host
-from ...backend.ops import is_integral, label_range
 from .. import init as _init
 from ..functional import conv as C
+from ..functional.sparse import embedding
 from .linear import check_bool, check_device, empty_parameter, positive_int
 from .module import Module
 
@@ -181,17 +180,10 @@ class Embedding(Module):
         _init.normal_(self.weight)
 
     def forward(self, indices):
-        idx = indices.data if hasattr(indices, "_xp") else indices
-        xp = self.weight._xp
-        if not is_integral(xp, idx.dtype):
-            raise TypeError(f"Embedding: expected integer indices, got {describe(idx)}")
-        flat = xp.reshape(idx, (-1,))
-        if flat.shape[0] and on_host(flat):  # the range check reads values: only where that is free
-            lo, hi = label_range(xp, flat)
-            if lo < 0 or hi >= self.num_embeddings:
-                raise ValueError(f"Embedding: indices must lie in 0..{self.num_embeddings - 1}, got {lo}..{hi}")
-        out = self.weight.take(flat, axis=0)
-        return out.reshape(tuple(idx.shape) + (self.embedding_dim,))
+        return embedding(indices, self.weight)
 
     def extra_repr(self):
         return f"{self.num_embeddings}, {self.embedding_dim}"
+
+
+__all__ = ["AvgPool2d", "Conv1d", "Conv2d", "Embedding", "MaxPool1d", "MaxPool2d"]

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import math
 
-from ...backend import BackendMismatchError, backend_of, describe, get_backend, resolve_dtype
+from ...backend import get_backend, resolve_dtype
 from .. import init as _init
-from ..functional.chain import Stage
-from ..functional.linear import LinearFn
+from ..functional.linear import linear
 from ..parameter import Parameter
 from .module import Module
 
@@ -50,9 +49,21 @@ def check_bool(owner, name, v):
 
 
 class Linear(Module):
-    """Affine layer, weight (out, in). Default init as PyTorch: W, b ~ U(−1/√in, 1/√in) (kaiming_uniform
-    with a = √5). ``init="xavier_normal"`` (any name of ``xn.nn.init``) initialises W that way and b
-    to zero."""
+    """Affine layer y = x Wᵀ + b, weight (out, in) (PyTorch ``nn.Linear``). Default init as PyTorch:
+    W, b ~ U(−1/√in, 1/√in) (kaiming_uniform with a = √5). ``init="xavier_normal"`` (any name of
+    ``xn.nn.init``) initialises W that way and b to zero.
+
+    Args:
+        in_features: size of each input row.
+        out_features: size of each output row.
+        bias: learn an additive bias (default True).
+
+    Shape: (*, in_features) → (*, out_features).
+
+    >>> import xpnet as xn
+    >>> xn.nn.Linear(4, 3)(xn.tensor([[1.0, 2.0, 3.0, 4.0]])).shape
+    (1, 3)
+    """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, device=None, dtype=None, *, init=None):
         super().__init__()
@@ -79,35 +90,11 @@ class Linear(Module):
             _init.zeros_(self.bias)
 
     def forward(self, input):
-        x = input
-        self._check(x.data)
-        return LinearFn.apply(x, self.weight, self.bias)
-
-    def _stage(self):
-        return Stage(LinearFn, (self.weight, self.bias), self._check)
-
-    def _check(self, data):
-        w = self.weight.data
-        if data.shape[-1] != self.in_features:
-            raise ValueError(
-                f"Linear({self.in_features}, {self.out_features}): input has {data.shape[-1]} features "
-                f"(shape {tuple(data.shape)}), expected {self.in_features}"
-            )
-        if type(data) is not type(w) or getattr(data, "device", None) != getattr(w, "device", None):
-            bx, bw = backend_of(data), backend_of(w)
-            if (bx.name, str(bx.device)) != (bw.name, str(bw.device)):
-                raise BackendMismatchError(
-                    f"Linear: the input is on backend {describe(data)} but the model's weight is on "
-                    f"{describe(w)}: the backends differ; move the input with xn.to_device(x, "
-                    f"{bw.name!r}) (or the model with model.to(...)) first"
-                )
-        if data.dtype != w.dtype:
-            raise TypeError(
-                f"Linear: input dtype {data.dtype} differs from weight dtype {w.dtype}; "
-                "convert the data (xn.asarray(x, dtype=...)) or the model instead of mixing precisions"
-            )
-        return ()
+        return linear(input, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         init = f", init={self.init!r}" if self.init else ""
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}{init}"
+
+
+__all__ = ["Linear"]

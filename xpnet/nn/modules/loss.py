@@ -1,6 +1,7 @@
 """Loss layers (PyTorch ``nn`` signatures: ``weight`` first, then the deprecated ``size_average``)."""
 from __future__ import annotations
 
+from ...autograd.engine import data_of
 from .. import functional as F
 from ..functional.loss import _check_reduction, _legacy
 from .module import Module
@@ -19,7 +20,7 @@ class _WeightedLoss(Module):
         _check_reduction(reduction)
         if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
             raise TypeError(f"{name}: ignore_index must be an int, got {ignore_index!r}")
-        self.register_buffer("weight", None if weight is None else (weight.data if hasattr(weight, "_xp") else weight))
+        self.register_buffer("weight", None if weight is None else data_of(weight))
         self.ignore_index, self.reduction = ignore_index, reduction
 
 
@@ -61,3 +62,6 @@ class MSELoss(Module):
 
     def forward(self, input, target):
         return F.mse_loss(input, target, reduction=self.reduction)
+
+
+__all__ = ["CrossEntropyLoss", "MSELoss", "NLLLoss"]

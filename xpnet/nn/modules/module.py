@@ -3,22 +3,32 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+from ...autograd.engine import Tensor
 from ...backend import asarray, backend_of, get_backend, is_array, namespace_of, resolve_dtype, to_device
-from ...tensor import Tensor
 from ..parameter import Parameter
-
-_call_hooks: list = []  # summary() installs one while it traces a forward pass
-structure_version = [0]  # bumped whenever any module (re)assigns a Parameter or sub-Module: cached plans check it
 
 
 class Module:
     """Base class: assign Parameters, Modules and (via :meth:`register_buffer`) buffer arrays as
     attributes; implement :meth:`forward`. Attributes live in the instance ``__dict__`` so reading
-    ``self.weight`` in ``forward`` costs a plain attribute lookup."""
+    ``self.weight`` in ``forward`` costs a plain attribute lookup. ``_version`` counts attribute
+    assignments and deletions (cached plans, such as :mod:`xpnet.nn.fusion`'s, compare it).
+
+    >>> import xpnet as xn
+    >>> class Scale(xn.nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.w = xn.nn.Parameter(xn.asarray([2.0]))
+    ...     def forward(self, x):
+    ...         return x * self.w
+    >>> xn.to_numpy(Scale()(xn.tensor([1.0, 3.0]))).tolist()
+    [2.0, 6.0]
+    """
 
     def __init__(self):
         d = self.__dict__
         d["training"] = True
+        d["_version"] = 0
         d["_param_names"] = []
         d["_module_names"] = []
         d["_buffer_names"] = []
@@ -32,24 +42,23 @@ class Module:
                 reg.remove(name)
         if isinstance(value, Parameter):
             d["_param_names"].append(name)
-            structure_version[0] += 1
         elif isinstance(value, Module):
             d["_module_names"].append(name)
-            structure_version[0] += 1
-        elif name in d and isinstance(d[name], (Parameter, Module)):
-            structure_version[0] += 1
+        d["_version"] = d.get("_version", 0) + 1
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name):
         for reg in (self._param_names, self._module_names, self._buffer_names):
             if name in reg:
                 reg.remove(name)
+        self.__dict__["_version"] = self.__dict__.get("_version", 0) + 1
         object.__delattr__(self, name)
 
     def register_buffer(self, name: str, array) -> None:
         """Register a non-trainable array (e.g. BatchNorm running statistics) saved in state_dict."""
         if name not in self._buffer_names:
             self._buffer_names.append(name)
+        self.__dict__["_version"] = self.__dict__.get("_version", 0) + 1
         object.__setattr__(self, name, array)
 
     # -- calling --------------------------------------------------------------------------------
@@ -59,11 +68,7 @@ class Module:
     def __call__(self, *args, **kwargs):
         if args and not isinstance(args[0], Tensor) and is_array(args[0]):
             args = (Tensor(args[0]),) + args[1:]
-        out = self.forward(*args, **kwargs)
-        if _call_hooks:
-            for hook in _call_hooks:
-                hook(self, out)
-        return out
+        return self.forward(*args, **kwargs)
 
     # -- traversal ------------------------------------------------------------------------------
     def named_children(self):
@@ -208,18 +213,30 @@ class Module:
         shapes = {}
         if input_shape is not None:
             batch = lambda shape: "(" + ", ".join(["N", *map(str, shape[1:])]) + ")"  # any batch size
-            hook = lambda m, out: shapes.__setitem__(id(m), batch(out.shape) if isinstance(out, Tensor) else "?")
+
+            def traced(m):
+                inner = m.forward  # the bound method of the class
+
+                def forward(*args, **kwargs):
+                    out = inner(*args, **kwargs)
+                    shapes[id(m)] = batch(out.shape) if isinstance(out, Tensor) else "?"
+                    return out
+                return forward
+
             p0 = next(iter(self.parameters()), None)
             b = backend_of(p0.data) if p0 is not None else get_backend()
             x = b.xp.zeros(tuple(input_shape), dtype=resolve_dtype(b.xp), device=b.device)
             was = self.training
             self.eval()
-            _call_hooks.append(hook)
+            mods = [m for m in self.modules() if "forward" not in m.__dict__]
+            for m in mods:  # an instance's own forward records its output shape (and is never fused)
+                m.forward = traced(m)
             try:
                 with no_grad():
                     self(x)
             finally:
-                _call_hooks.remove(hook)
+                for m in mods:
+                    del m.forward
                 self.train(was)
         rows = [("Layer (type)", "Output shape", "Param #")]
         for name, m in self.named_modules():

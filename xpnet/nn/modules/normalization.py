@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 from ...backend import get_backend
-from .. import functional as F
-from ..functional.chain import Stage
-from ..functional.normalization import BatchNormFn
+from ..functional import normalization as F
 from ..parameter import Parameter
 from .linear import check_bool, check_device, float_dtype, positive_int
 from .module import Module
@@ -48,25 +46,21 @@ class _BatchNorm(Module):
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
 
-    def _args(self, data):
-        shape = data.shape
-        name = type(self).__name__
+    def _check_input_dim(self, shape):
         if len(shape) not in self._dims or shape[1] != self.num_features:
             want = " or ".join(f"(N, {self.num_features}{', L' if d == 3 else ''}{', H, W' if d == 4 else ''})"
                                for d in self._dims)
-            raise ValueError(f"{name}({self.num_features}): expected input {want}, got shape {tuple(shape)}")
-        training = self.training or self.running_mean is None
-        per_channel = shape[0]
-        for s in shape[2:]:
-            per_channel *= s
-        if training and per_channel == 1:
-            raise ValueError(f"{name}: training needs more than one value per channel, got input shape {tuple(shape)}")
+            raise ValueError(f"{type(self).__name__}({self.num_features}): expected input {want}, got shape {tuple(shape)}")
+
+    def _momentum(self) -> float:
+        """The momentum of this call; in training with running statistics, counts the batch (with
+        ``momentum=None`` the factor is 1/t: a cumulative average over the t batches seen)."""
         momentum = self.momentum
         if self.training and self.running_mean is not None:
-            self.num_batches_tracked += 1
-            if momentum is None:  # cumulative moving average: factor 1/t
+            self.__dict__["num_batches_tracked"] += 1  # a counter, not a structural change: no version bump
+            if momentum is None:
                 momentum = 1.0 / self.num_batches_tracked
-        return self.running_mean, self.running_var, training, 0.0 if momentum is None else momentum, self.eps
+        return 0.0 if momentum is None else momentum
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
@@ -77,14 +71,28 @@ class BatchNorm1d(_BatchNorm):
     """Batch normalisation over (N, C) or (N, C, L) inputs, PyTorch semantics: batch statistics in
     training, running mean and unbiased running variance used in eval; r ← (1 − m)r + m·stat, with
     m = 1/t (cumulative average over the t batches seen) when ``momentum=None``. ``bias=False``
-    drops β."""
+    drops β. Formula: Ioffe & Szegedy (2015); PyTorch ``nn.BatchNorm1d``.
+
+    Args:
+        num_features: C, the number of channels.
+        eps: added to the variance.
+        momentum: factor m of the running statistics (None: cumulative average).
+        affine: learn γ (weight) and β (bias).
+        track_running_stats: keep running statistics for eval (else batch statistics always).
+
+    Shape: (N, C) or (N, C, L) → the same shape.
+
+    >>> import xpnet as xn
+    >>> bn = xn.nn.BatchNorm1d(2)
+    >>> y = bn(xn.tensor([[1.0, 10.0], [3.0, 30.0]]))
+    >>> xn.to_numpy(y).round(3).tolist(), bn.num_batches_tracked
+    ([[-1.0, -1.0], [1.0, 1.0]], 1)
+    """
 
     def forward(self, input):
-        x = input
-        return BatchNormFn.apply(x, self.weight, self.bias, *self._args(x.data))
-
-    def _stage(self):
-        return Stage(BatchNormFn, (self.weight, self.bias), self._args)
+        self._check_input_dim(input.shape)
+        return F.batch_norm(input, self.running_mean, self.running_var, self.weight, self.bias, self.training,
+                            self._momentum(), self.eps)
 
 
 class BatchNorm2d(_BatchNorm):
@@ -94,16 +102,16 @@ class BatchNorm2d(_BatchNorm):
     _dims = (4,)
 
     def forward(self, input):
-        x = input
-        args = self._args(x.data)
-        n, c, h, w = x.shape
-        y = BatchNormFn.apply(x.reshape(n, c, h * w), self.weight, self.bias, *args)
+        self._check_input_dim(input.shape)
+        n, c, h, w = input.shape
+        y = F.batch_norm(input.reshape(n, c, h * w), self.running_mean, self.running_var, self.weight, self.bias,
+                         self.training, self._momentum(), self.eps)
         return y.reshape(n, c, h, w)
 
 
 class LayerNorm(Module):
-    """Layer normalisation over the trailing ``normalized_shape`` axes (Ba et al. 2016; report 000
-    §2.10), PyTorch signature; ``bias=False`` drops β."""
+    """Layer normalisation over the trailing ``normalized_shape`` axes (Ba et al. 2016; PyTorch
+    ``nn.LayerNorm``), PyTorch signature; ``bias=False`` drops β."""
 
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True,
                  device=None, dtype=None):
@@ -124,3 +132,6 @@ class LayerNorm(Module):
 
     def extra_repr(self) -> str:
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+
+__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm"]

@@ -240,3 +240,6 @@ class GRU(_RNNBase):
         z = _sigmoid(gx[:, H:2 * H] + gh[:, H:2 * H])
         n = F.tanh(gx[:, 2 * H:3 * H] + r * gh[:, 2 * H:3 * H])
         return [n + z * (h - n)]
+
+
+__all__ = ["GRU", "LSTM", "RNN"]

@@ -168,3 +168,6 @@ def _pad_last(xp, mask):
         return None
     pad = xp.zeros(tuple(mask.shape[:-1]) + (1,), dtype=mask.dtype, device=getattr(mask, "device", None))
     return xp.concat([mask, pad], axis=-1)
+
+
+__all__ = ["MultiheadAttention"]
