@@ -421,17 +421,7 @@ ALLOWED = {
 
 # Module-level state found on main before the redesign (issue 12); the backend, engine and optim branches
 # are replacing each with xpnet.options, a threading.local or an instance attribute.
-# EMPTY THIS SET after issue 12 is merged (the test then fails on any module-level mutable state).
-KNOWN_STATE: set = {
-    "xpnet.autograd.function:_NUMPY",          # filled by tensor.py (list injection)
-    "xpnet.autograd.function:_tensor_class",   # filled by tensor.py (list injection)
-    "xpnet.backend.random:_default_seed",      # process default seed in a box
-    "xpnet.backend.state:_global",             # process default backend in a box
-    "xpnet.bench.cupy_standin.array:_CURRENT",  # the stand-in's current device in a box
-    "xpnet.nn.functional.loss:_HOST_NS",       # the NumPy namespace in a box
-    "xpnet.nn.modules.module:_call_hooks",     # summary()'s forward hooks, process-wide
-    "xpnet.nn.modules.module:structure_version",  # fusion's cache key, process-wide counter
-}
+KNOWN_STATE: set = set()  # issue 12 removed every offender; a new one fails the test
 
 
 def test_no_module_level_mutable_state():

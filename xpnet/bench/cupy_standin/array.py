@@ -13,11 +13,21 @@ from __future__ import annotations
 import operator
 import weakref
 
+import threading
+
 import numpy as np
 
 from .counters import COUNTERS
 
-_CURRENT = [0]
+
+
+class _CurrentDevice(threading.local):
+    """CuPy's current device: per thread, 0 until a ``Device`` is entered or used."""
+
+    id = 0
+
+
+_CURRENT = _CurrentDevice()
 
 
 class Device:
@@ -27,7 +37,7 @@ class Device:
 
     def __init__(self, device=None):
         if device is None:
-            self.id = _CURRENT[0]
+            self.id = _CURRENT.id
         else:
             self.id = int(device)
         if not 0 <= self.id < N_DEVICES:
@@ -40,15 +50,15 @@ class Device:
     __index__ = __int__
 
     def __enter__(self):
-        self._prev.append(_CURRENT[0])
-        _CURRENT[0] = self.id
+        self._prev.append(_CURRENT.id)
+        _CURRENT.id = self.id
         return self
 
     def __exit__(self, *exc):
-        _CURRENT[0] = self._prev.pop()
+        _CURRENT.id = self._prev.pop()
 
     def use(self):
-        _CURRENT[0] = self.id
+        _CURRENT.id = self.id
 
     def synchronize(self):
         COUNTERS.op("device_synchronize", 0)
