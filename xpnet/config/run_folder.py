@@ -100,9 +100,10 @@ def load_run(path) -> LoadedRun:
     metrics = _read_json(path / "metrics.json", "the run's metrics") if (path / "metrics.json").exists() else {}
     history = _read_json(path / "history.json", "the history") if (path / "history.json").exists() else {}
     shape = metrics.get("data_shape")
-    if not shape:
-        raise ValueError(f"load_run: {path / 'metrics.json'} lacks data_shape (features, classes)")
-    model = build_model(config["model"], int(shape["features"]), int(shape["classes"]))
+    outputs = (shape or {}).get("classes", (shape or {}).get("outputs"))  # classification / regression runs
+    if not shape or outputs is None:
+        raise ValueError(f"load_run: {path / 'metrics.json'} lacks data_shape (features, classes or outputs)")
+    model = build_model(config["model"], int(shape["features"]), int(outputs))
     if not (path / "model.npz").exists():
         raise FileNotFoundError(f"load_run: {path} has no model.npz (the weights)")
     load(path / "model.npz", model=model, restore_rng=False)

@@ -168,7 +168,7 @@ def _check_metrics(metrics, who):
 
 def _as_target(out, yb):
     """A single-output prediction (N, 1) against targets (N,) is compared as (N,), as the MSE loss does."""
-    return out.reshape(-1) if out.ndim == 2 and out.shape[1] == 1 and yb.ndim == 1 else out
+    return namespace_of(out).reshape(out, (-1,)) if out.ndim == 2 and out.shape[1] == 1 and yb.ndim == 1 else out
 
 
 class _EpochStats:
