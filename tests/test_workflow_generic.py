@@ -220,3 +220,25 @@ def test_config_regression_run_with_a_plateau_schedule(tmp_path):
     assert summary["task"] == "regression" and summary["test_r2"] is not None
     hist = json.loads((tmp_path / "reg" / "history.json").read_text())
     assert "accuracy" not in json.dumps(hist)
+
+
+def test_regression_run_folder_evaluates_and_predicts(tmp_path, capsys):
+    """``xpnet eval`` / ``xpnet predict`` on a regression run: MSE metrics and predicted values, not classes."""
+    import argparse
+
+    from xpnet.cli import predict as cli_predict
+    from xpnet.config import evaluate_run
+
+    summary, _ = _config_run(tmp_path, "reg", 0.0, "regression")
+    res = evaluate_run(tmp_path / "reg", quiet=True)
+    for k in ("loss", "r2", "rmse", "mae"):
+        assert res[f"test_{k}"] == pytest.approx(summary[f"test_{k}"], rel=1e-5)
+    X = np.load(tmp_path / "reg.npz")["x_test"]
+    np.save(tmp_path / "x.npy", X)
+    cli_predict.run(argparse.Namespace(run=str(tmp_path / "reg"), input=str(tmp_path / "x.npy"),
+                                       output=str(tmp_path / "p.npy"), logits=False))
+    p = np.load(tmp_path / "p.npy")
+    assert p.dtype == np.float32 and p.shape == (40, 1)
+    y = np.load(tmp_path / "reg.npz")["y_test"]
+    assert float(((p[:, 0] - y) ** 2).mean()) == pytest.approx(summary["test_mse"], rel=1e-4)
+    assert "predicted values" in capsys.readouterr().out

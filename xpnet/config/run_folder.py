@@ -72,11 +72,17 @@ class LoadedRun:
         X = asarray(X)
         return self.scaler.transform(X) if self.scaler is not None else X
 
+    @property
+    def regression(self) -> bool:
+        """A regression run (``data.task = "regression"`` or ``train.loss = "mse"``): predictions are values."""
+        return self.config["data"]["task"] == "regression" or self.config["train"]["loss"] == "mse"
+
     def predict(self, X, logits: bool = False):
-        """Class predictions (or logits) for raw features ``X``, preprocessed as in training."""
+        """Class predictions (or logits) for raw features ``X``, preprocessed as in training; the
+        predicted values (N, outputs) for a regression run."""
         from ..train import predict
 
-        return predict(self.model, self.transform(X), logits=logits)
+        return predict(self.model, self.transform(X), logits=logits or self.regression)
 
 
 def _read_json(path, what):
