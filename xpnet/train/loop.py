@@ -222,6 +222,9 @@ def fit(model, train, *, loss="cross_entropy", optimizer, epochs: int = 10, batc
     such as ``ReduceLROnPlateau`` (:mod:`xpnet.optim.lr_scheduler`); ``early_stopping``: an :class:`EarlyStopping` or
     an int patience on ``val_loss``; ``callbacks``: objects with ``on_epoch_end(epoch, logs, model)``;
     ``clip_grad_norm``: clip the global gradient norm to this value every step (``clip_grad_norm_``).
+    ``metrics``: ``"accuracy"`` (logged for class labels only) and callables ``fn(y_true, y_pred)``
+    returning a number or 0-d array, logged as ``fn.__name__`` (the row-weighted mean over the epoch's
+    batches) and ``val_<name>`` (on all validation predictions at once).
     ``progress``: a bar in a terminal, one line per epoch elsewhere (``xpnet.train.progress``).
     ``generator``: an :class:`xn.Generator` for this run's dropout masks (and shuffles, without
     ``seed``), as PyTorch's ``generator=``; default: this thread's stream of the model's backend.
