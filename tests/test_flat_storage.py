@@ -222,3 +222,20 @@ def test_model_to_then_optimizer_to_rebuilds_the_storage():
             runs.append(_weights(model))
     for a, b in zip(*runs):
         np.testing.assert_array_equal(a, b)
+
+
+def test_model_moved_before_the_first_step_needs_no_optimizer_to():
+    """No state yet: the storage is built again where the parameters are (PyTorch allows this order)."""
+    pytest.importorskip("torch")
+    with xn.use_backend("numpy"):
+        model = _model()
+        opt = optim.Adam(model.parameters(), lr=1e-2)
+    model.to("torch")
+    with xn.use_backend("torch"):
+        X, y = _batch()
+        for _ in range(2):
+            _backward(model, X, y)
+            opt.step()
+        bucket = opt._storage[0][0][0]
+        assert all(p.data is v for p, v in zip(model.parameters(), bucket.views))
+        assert type(bucket.data).__module__.startswith("torch") and opt.flat

@@ -13,10 +13,11 @@ Contract (what a user may rely on):
 
 - After ``opt = SGD(model.parameters(), ...)`` every optimised ``p.data`` is a view of the flat buffer;
   in-place writes (``p.data[...] = x``, ``model.load_state_dict``) reach it directly.
-- Assigning a new array (``p.data = x``, same shape, namespace and device) is copied into the buffer at
-  the next step, and ``p.data`` is the view again.
-- Moving the model (``model.to(target)``) needs ``optimizer.to(target)``, which rebuilds the storage on
-  the new device; a step without it raises.
+- Assigning a new array (``p.data = x``, same shape, dtype, namespace and device) is copied into the
+  buffer at the next step, and ``p.data`` is the view again.
+- Moving the model (``model.to(target)``) after the first step needs ``optimizer.to(target)``, which
+  moves the state and builds the storage again on the new device (a step without it raises); before
+  the first step there is no state, and the storage is built again where the parameters are.
 - Only namespaces that guarantee views get flat storage: the backend declares it
   (:func:`xpnet.backend.views.supports_views`) and a probe made once per namespace confirms that
   in-place updates of a buffer reach its views and back. Elsewhere (``array_api_strict``), with
@@ -80,25 +81,29 @@ class FlatBucket:
         a, b = self.bounds[i]
         return self.xp.reshape(flat[a:b], self.shapes[i])
 
-    def sync(self, owner: str) -> None:
-        """Take back a parameter whose ``data`` was replaced by another array (copy it into the buffer);
-        a parameter moved to another namespace or device raises (``optimizer.to`` rebuilds the storage)."""
+    def sync(self, owner: str) -> bool:
+        """Take back a parameter whose ``data`` was replaced by another array (copy it into the buffer).
+        A parameter moved to another namespace or device: False before the first step (the optimiser
+        builds its storage again), else an error (``optimizer.to`` moves the state and rebuilds)."""
         for i, (p, v) in enumerate(zip(self.params, self.views)):
             new = p.data
             if new is v:
                 continue
-            if p._xp is not self.xp or _device(new) != _device(self.data):
+            if p._xp is not self.xp or _device(new) != _device(self.data) or new.dtype != self.data.dtype:
+                if not self.stepped:
+                    return False
                 raise RuntimeError(
-                    f"{owner}.step: a parameter moved to another backend or device "
-                    f"({getattr(self.xp, '__name__', self.xp)} {_device(self.data)} -> "
-                    f"{getattr(p._xp, '__name__', p._xp)} {_device(new)}) but the optimiser state did not; call "
-                    "optimizer.to(target) after model.to(target), or create the optimiser again")
+                    f"{owner}.step: a parameter moved to another backend, device or dtype "
+                    f"({getattr(self.xp, '__name__', self.xp)} {_device(self.data)} {self.data.dtype} -> "
+                    f"{getattr(p._xp, '__name__', p._xp)} {_device(new)} {new.dtype}) but the optimiser state did "
+                    "not; call optimizer.to(target) after model.to(target), or create the optimiser again")
             if tuple(new.shape) != self.shapes[i]:
                 raise RuntimeError(f"{owner}.step: a parameter's data was replaced by an array of shape "
                                    f"{tuple(new.shape)}, expected {self.shapes[i]} (its optimiser state has that shape)")
             a, b = self.bounds[i]
-            self.data[a:b] = self.xp.reshape(self.xp.astype(new, self.data.dtype), (-1,))
+            self.data[a:b] = self.xp.reshape(new, (-1,))
             p.data = v
+        return True
 
     def grad(self, owner: str):
         """The flat gradient G: one concatenation; a parameter without a gradient contributes zeros.

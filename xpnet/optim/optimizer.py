@@ -130,8 +130,6 @@ class Optimizer:
         group.setdefault("initial_lr", group["lr"])
         self.param_groups.append(group)
         self._storage.append(build_storage(group["params"], type(self).__name__, self._flat_storage))
-        for p in group["params"]:
-            self._home[p] = (p._xp, getattr(p.data, "device", None))
 
     def _check(self, group) -> None:
         group["lr"] = check_number(type(self).__name__, "lr", group["lr"], 0.0)
@@ -153,9 +151,11 @@ class Optimizer:
         name = type(self).__name__
         if self._loose_state:
             self._check_home()
-        for group, (buckets, loose) in zip(self.param_groups, self._storage):
+        for gi, group in enumerate(self.param_groups):
+            buckets, loose = self._storage[gi]
+            if not all(b.sync(name) for b in buckets):
+                buckets, loose = self._rebuild(gi)
             for b in buckets:
-                b.sync(name)
                 self._update(b.xp, b.data, b.grad(name), group, b.state)
                 b.stepped = True
             for p in loose:
@@ -164,8 +164,19 @@ class Optimizer:
                 st = self._loose_state.get(p)
                 if st is None:
                     st = self._loose_state[p] = {}
+                    self._home[p] = (p._xp, getattr(p.data, "device", None))
                 p.data = self._update(p._xp, p.data, p.grad, group, st)
         return loss
+
+    def _rebuild(self, gi):
+        """Parameters moved (``model.to``) before this group's first step: no state to move yet, so the
+        storage is built again where the parameters are now."""
+        group = self.param_groups[gi]
+        if any(p in self._loose_state for p in group["params"]):
+            raise RuntimeError(f"{type(self).__name__}.step: parameters moved to another backend or device but "
+                               "the optimiser state did not; call optimizer.to(target) after model.to(target)")
+        self._storage[gi] = build_storage(group["params"], type(self).__name__, self._flat_storage)
+        return self._storage[gi]
 
     def _check_home(self) -> None:
         """Parameters of the per-parameter loop still on the backend and device where their state lives
@@ -189,7 +200,7 @@ class Optimizer:
         parameters' states do not form one (a checkpoint where some parameters never had a gradient)
         is dissolved: its parameters go to the per-parameter loop, keeping their arrays."""
         name = type(self).__name__
-        self._loose_state = {}
+        self._loose_state, self._home = {}, {}
         for gi, (buckets, loose) in enumerate(self._storage):
             kept = []
             for b in buckets:
@@ -201,6 +212,7 @@ class Optimizer:
             for p in loose:
                 if p in per:
                     self._loose_state[p] = per[p]
+                    self._home[p] = (p._xp, getattr(p.data, "device", None))
 
     # -- persistence ------------------------------------------------------------------------------
     def _params(self):
@@ -255,7 +267,7 @@ class Optimizer:
         per = {p: {k: (to_device(v, target) if is_array(v) else v) for k, v in s.items()}
                for p, s in self.state.items()}
         self._storage = [build_storage(g["params"], type(self).__name__, self._flat_storage) for g in self.param_groups]
-        self._home = {p: (p._xp, getattr(p.data, "device", None)) for p in self._params()}
+        self._home = {}
         self._set_state(per)
         return self
 
