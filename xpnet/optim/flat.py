@@ -34,10 +34,21 @@ from ..backend import is_array, to_numpy
 from ..backend.views import supports_views
 
 
-@functools.lru_cache(maxsize=None)
 def views_write_through(xp) -> bool:
     """True when ``xp`` is declared view-safe and a probe confirms it (once per namespace): an in-place
     update of a flat buffer reaches a reshaped slice of it, and a write into the slice reaches the buffer."""
+    try:
+        return _probe_once(xp)
+    except TypeError:  # a namespace object that cannot be hashed: probe it each time
+        return _probe(xp)
+
+
+@functools.lru_cache(maxsize=None)
+def _probe_once(xp) -> bool:
+    return _probe(xp)
+
+
+def _probe(xp) -> bool:
     if not supports_views(xp):
         return False
     try:
