@@ -19,7 +19,7 @@ import numpy as np
 
 import xpnet as xn
 from xpnet import nn, optim
-from xpnet.nn.builders import Baseline, build_model
+from xpnet.config.models import Baseline, build_model
 
 BEST = {
     "model": {"hidden": [256, 256], "activation": "gelu", "norm": "batchnorm", "dropout": 0.2, "residual": True},

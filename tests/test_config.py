@@ -100,10 +100,14 @@ def test_builders_use_tables_of_names():
     assert set(C.SCHEDULERS) == set(C.SCHEMA["train"]["scheduler"].choices)
 
 
-def test_old_builders_import_still_works():
-    from xpnet.nn.builders import Baseline, build_model
+def test_builders_live_only_in_config():
+    """The model/optimiser/schedule builders are xpnet.config's; the old xpnet.nn.builders shim is gone."""
+    import importlib
 
-    assert isinstance(build_model("baseline", 40, 10), Baseline)
+    with pytest.raises(ImportError):
+        importlib.import_module("xpnet.nn.builders")
+    assert isinstance(C.build_model("baseline", 40, 10), C.Baseline)
+    assert set(C.EXTRACTORS) | {"baseline", "mlp"} == set(C.SCHEMA["model"]["type"].choices)
 
 
 def test_clip_grad_norm_is_applied_by_fit():

@@ -24,15 +24,15 @@ from xpnet.bench import opcount
 from xpnet.bench.workloads import WORKLOADS
 if "--plant" in sys.argv:
     from xpnet.optim import flat
-    def gather_grads(self):  # the old way: one copy per parameter into a kept flat buffer
+    def grad(self, owner):  # the old way: one copy per parameter into a kept flat buffer
         xp = self.xp
         if not hasattr(self, "_g"):
-            self._g = xp.zeros_like(self.param.data)
-            self._gv = self._views(self._g)
+            self._g = xp.zeros_like(self.data)
+            self._gv = [self._view(self._g, i) for i in range(len(self.params))]
         for p, gv in zip(self.params, self._gv):
             gv[...] = p.grad
         return self._g
-    flat.FlatGroup.gather_grads = gather_grads
+    flat.FlatBucket.grad = grad
 out = {n: opcount.count_xpnet(WORKLOADS[n]) for n in ("W1", "W2", "W3", "W4")}
 print(json.dumps(out))
 """

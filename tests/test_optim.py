@@ -81,17 +81,19 @@ def test_param_groups_and_zero_grad(backend):
     assert model[1].weight.grad is None
 
 
-@pytest.mark.parametrize("flat", [True, False])
-def test_updates_are_in_place(backend, flat):
-    """The first flat step moves parameters into one buffer (as views); every step after that, and
-    every per-parameter step, updates the same arrays in place."""
+@pytest.mark.parametrize("foreach", [None, False])
+def test_updates_are_in_place(backend, foreach):
+    """Flat storage is made at construction (parameters become views of one buffer, where the namespace
+    guarantees views); every step after that, and every per-parameter step, updates the same arrays in place."""
     model = nn.Linear(4, 2)
-    opt = optim.Adam(model.parameters(), lr=0.1)
-    opt.flat = flat
+    before = [p.data for p in model.parameters()]
+    opt = optim.Adam(model.parameters(), lr=0.1, foreach=foreach)
+    arrays = [p.data for p in model.parameters()]
+    flat = foreach is None and backend.name in ("numpy", "torch", "cupy")
+    assert opt.flat == flat
+    assert all((a is b) != flat for a, b in zip(arrays, before)), "views made once, at construction"
     X, y = _batch(5, 4, 2)
     for i in range(3):
-        if i == 1:
-            arrays = [p.data for p in model.parameters()]
         opt.zero_grad()
         nn.functional.cross_entropy(model(X), y).backward()
         opt.step()
@@ -206,31 +208,43 @@ def test_optimizer_argument_errors():
 
 @pytest.mark.parametrize("name", sorted(OPTIMISERS))
 def test_flat_buffer_step_is_bit_identical_to_per_parameter_loop(backend, name):
+    """Flat buffers (default) and the per-parameter loop (``foreach=False``) give the same bits, through
+    a step where one parameter has no gradient (flat: counted as zeros; the loop is given zeros) and a
+    state_dict reload mid-way (gathered into the flat state again)."""
     X, y = _batch()
 
-    def run(flat):
+    def run(foreach):
         xn.manual_seed(2)
         model = _mlp()
         opt = OPTIMISERS[name](model.parameters())
-        opt.flat = flat
+        if foreach is False:
+            opt = type(opt)(model.parameters(), foreach=False, **{k: v for k, v in opt.defaults.items()
+                                                                   if k not in ("foreach",)})
         for i in range(6):
             opt.zero_grad()
             nn.functional.cross_entropy(model(X), y).backward()
-            if i == 3:  # a step where one parameter has no gradient: per-parameter fallback
-                model[0].bias.grad = None
-            if i == 4:  # reload state mid-way: the flat buffers are rebuilt from it
+            if i == 3:  # a step where one parameter has no gradient
+                b = model[0].bias
+                b.grad = None if opt.flat else b._xp.zeros_like(b.grad)
+            if i == 4:  # reload state mid-way: the flat state is gathered from it
                 opt.load_state_dict(opt.state_dict())
             opt.step()
-            if i == 0:
-                used = bool(opt._flat)
-        return [host(p).copy() for p in model.parameters()], opt, used
+        return [host(p).copy() for p in model.parameters()], opt
 
-    (flat, opt, used), (plain, _, _) = run(True), run(False)
+    (flat, opt), (plain, popt) = run(None), run(False)
     for a, b in zip(flat, plain):
         np.testing.assert_array_equal(a, b)
-    assert used == (backend.name in ("numpy", "torch", "cupy")), "the flat path runs where views are guaranteed"
-    sd = opt.state_dict()
+    assert opt.flat == (backend.name in ("numpy", "torch", "cupy")), "flat storage where views are guaranteed"
+    assert not popt.flat
+    sd, psd = opt.state_dict(), popt.state_dict()
     assert len(sd["state"]) == len(list(opt.param_groups[0]["params"]))
+    for i, s in sd["state"].items():  # the same per-parameter format whatever the storage
+        assert sorted(s) == sorted(psd["state"][i])
+        for k, v in s.items():
+            if hasattr(v, "shape"):
+                np.testing.assert_array_equal(host(v), host(psd["state"][i][k]))
+            else:
+                assert v == psd["state"][i][k]
 
 
 def _chain_pair(build):

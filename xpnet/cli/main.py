@@ -23,6 +23,7 @@ def _expected_errors() -> tuple:
 
 
 def _add_train(sub, common):
+    from ..config.optimizers import OPTIMIZERS
     from ..config.run import SYNTHETIC_NOTE
 
     tr = sub.add_parser("train", parents=[common], help="train a model and write a run folder",
@@ -40,7 +41,7 @@ def _add_train(sub, common):
     tr.add_argument("--epochs", type=int, help="number of epochs (default 150)")
     tr.add_argument("--batch-size", dest="batch_size", type=int, help="mini-batch size (default 100)")
     tr.add_argument("--lr", type=float, help="learning rate (default 0.01)")
-    tr.add_argument("--optimizer", help="sgd, adam (default) or adamw")
+    tr.add_argument("--optimizer", help=f"one of {', '.join(OPTIMIZERS)} (default adam)")
     tr.add_argument("--seed", type=int, help="random seed (default 0)")
     tr.add_argument("--set", action="append", metavar="KEY=VALUE",
                     help="override any config key, value in TOML syntax (repeatable): --set train.weight_decay=1e-4 "

@@ -32,9 +32,11 @@ def run(args) -> int:
             raise ValueError(f"--input: the run was trained on {features} features, {src} has {X.shape[1]}")
         out = r.predict(X.astype(np.float32), logits=args.logits)
         arr = np.asarray(B.to_numpy(out))
-    arr = arr.astype(np.float32 if args.logits else np.int64)
+        values = args.logits or r.regression
+    arr = arr.astype(np.float32 if values else np.int64)
     buf = io.BytesIO()
     np.save(buf, arr)
     write_atomic(args.output, buf.getvalue())
-    print(f"wrote {args.output}: {arr.shape[0]} {'logit rows' if args.logits else 'predicted classes'}")
+    what = "predicted values" if r.regression else "logit rows" if args.logits else "predicted classes"
+    print(f"wrote {args.output}: {arr.shape[0]} {what}")
     return 0

@@ -72,17 +72,25 @@ def build_model(spec, in_features: int, num_classes: int) -> nn.Module:
     return _mlp(c, in_features, num_classes)
 
 
-def _extractor_model(c, in_features, num_classes):
-    """``cnn``/``rnn``/``attention`` feature extractor (:mod:`xpnet.nn.extractors`) + the MLP head."""
+def _extractors():
     from ..nn import extractors as E
 
-    if c["type"] == "cnn":
-        feats = E.ConvExtractor(in_features, c["channels"], c["kernel_size"], activation=lambda: ACTIVATIONS[c["activation"]](c))
-    elif c["type"] == "rnn":
-        feats = E.RNNExtractor(in_features, c["patch"], c["embed_dim"])
-    else:
-        feats = E.AttentionExtractor(in_features, c["patch"], c["embed_dim"], c["heads"])
-    return E.WithHead(feats, _mlp(c, feats.out_features, num_classes))
+    return E
+
+
+# model.type → feature extractor (:mod:`xpnet.nn.extractors`) built from the [model] table and the input width
+EXTRACTORS = {
+    "cnn": lambda c, n: _extractors().ConvExtractor(n, c["channels"], c["kernel_size"],
+                                                     activation=lambda: ACTIVATIONS[c["activation"]](c)),
+    "rnn": lambda c, n: _extractors().RNNExtractor(n, c["patch"], c["embed_dim"]),
+    "attention": lambda c, n: _extractors().AttentionExtractor(n, c["patch"], c["embed_dim"], c["heads"]),
+}
+
+
+def _extractor_model(c, in_features, num_classes):
+    """``cnn``/``rnn``/``attention`` feature extractor (``EXTRACTORS``) + the MLP head."""
+    feats = EXTRACTORS[c["type"]](c, in_features)
+    return _extractors().WithHead(feats, _mlp(c, feats.out_features, num_classes))
 
 
 def _mlp(c, in_features, num_classes):

@@ -238,8 +238,9 @@ def _resume_state(run_dir, cfg):
 
 def evaluate_run(run_dir, dataset=None, *, quiet: bool = False) -> dict:
     """Reload ``run_dir`` and evaluate it on the test split of its dataset (or ``dataset``): returns
-    ``{"test_accuracy", "test_loss", "rows", "dataset"}``; equal to the run's reported test metrics
-    on the same data and backend."""
+    ``{"test_accuracy", "test_loss", "rows", "dataset"}`` (a regression run: ``test_loss``, ``test_r2``,
+    ``test_rmse``, ``test_mae``, ``test_mse``); equal to the run's reported test metrics on the same data
+    and backend."""
     from .. import metrics, nn
     from ..train import evaluate, predict
 
@@ -253,12 +254,25 @@ def evaluate_run(run_dir, dataset=None, *, quiet: bool = False) -> dict:
         cfg["data"]["dataset"] = dataset
     with B.use_backend(resolve_backend(cfg["train"]["backend"])):
         run = load_run(run_dir)
-        splits = load_splits(cfg)
+        if run.regression:
+            from ..datasets.regression import load_regression
+
+            splits = load_regression(cfg["data"]["dataset"])
+        else:
+            splits = load_splits(cfg)
         want = run.metrics["data_shape"]["features"]
         if splits.num_features != want:
             raise ValueError(f"--dataset: {cfg['data']['dataset']} has {splits.num_features} features; the run was "
                              f"trained on {want}")
         xte, yte = run.transform(splits.x_test), B.asarray(splits.y_test)
+        if run.regression:
+            res = evaluate(run.model, (xte, yte), loss="mse")
+            out = {"test_loss": res["loss"], **{f"test_{k}": res[k] for k in ("r2", "rmse", "mae", "mse")},
+                   "rows": int(xte.shape[0]), "dataset": cfg["data"]["dataset"]}
+            if not quiet:
+                print(f"{run_dir}: test R² {res['r2']:.4f}  RMSE {res['rmse']:.4f}  MAE {res['mae']:.4f}  on "
+                      f"{out['rows']} rows of {out['dataset']}")
+            return out
         res = evaluate(run.model, (xte, yte), loss=nn.CrossEntropyLoss(label_smoothing=cfg["train"]["label_smoothing"]))
         pred = predict(run.model, xte)
         report = (f"classification report: test split ({int(xte.shape[0])} rows of {cfg['data']['dataset']})\n"

@@ -72,11 +72,17 @@ class LoadedRun:
         X = asarray(X)
         return self.scaler.transform(X) if self.scaler is not None else X
 
+    @property
+    def regression(self) -> bool:
+        """A regression run (``data.task = "regression"`` or ``train.loss = "mse"``): predictions are values."""
+        return self.config["data"]["task"] == "regression" or self.config["train"]["loss"] == "mse"
+
     def predict(self, X, logits: bool = False):
-        """Class predictions (or logits) for raw features ``X``, preprocessed as in training."""
+        """Class predictions (or logits) for raw features ``X``, preprocessed as in training; the
+        predicted values (N, outputs) for a regression run."""
         from ..train import predict
 
-        return predict(self.model, self.transform(X), logits=logits)
+        return predict(self.model, self.transform(X), logits=logits or self.regression)
 
 
 def _read_json(path, what):
@@ -100,9 +106,10 @@ def load_run(path) -> LoadedRun:
     metrics = _read_json(path / "metrics.json", "the run's metrics") if (path / "metrics.json").exists() else {}
     history = _read_json(path / "history.json", "the history") if (path / "history.json").exists() else {}
     shape = metrics.get("data_shape")
-    if not shape:
-        raise ValueError(f"load_run: {path / 'metrics.json'} lacks data_shape (features, classes)")
-    model = build_model(config["model"], int(shape["features"]), int(shape["classes"]))
+    outputs = (shape or {}).get("classes", (shape or {}).get("outputs"))  # classification / regression runs
+    if not shape or outputs is None:
+        raise ValueError(f"load_run: {path / 'metrics.json'} lacks data_shape (features, classes or outputs)")
+    model = build_model(config["model"], int(shape["features"]), int(outputs))
     if not (path / "model.npz").exists():
         raise FileNotFoundError(f"load_run: {path} has no model.npz (the weights)")
     load(path / "model.npz", model=model, restore_rng=False)

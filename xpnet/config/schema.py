@@ -19,7 +19,7 @@ import copy
 from dataclasses import dataclass
 
 from ..nn.init import INITIALISERS
-from .models import ACTIVATIONS, NORMS
+from .models import ACTIVATIONS, EXTRACTORS, NORMS
 from .optimizers import OPTIMIZERS, SCHEDULERS
 
 BACKENDS = ("auto", "numpy", "torch", "cupy", "array_api_strict")
@@ -65,7 +65,7 @@ SCHEMA: dict = {
                                        "h = `hidden[0]`), `mlp` (a [model] table without `type` is an `mlp`), or a "
                                        "feature extractor before the MLP head: `cnn`, `rnn`, `attention` "
                                        "(`xpnet.nn.extractors`)",
-                    choices=("baseline", "mlp", "cnn", "rnn", "attention")),
+                    choices=("baseline", "mlp", *EXTRACTORS)),
         "hidden": Key("list[int]", [100], "hidden layer widths", low=1),
         "activation": Key("str", "relu", "hidden activation", choices=tuple(sorted(ACTIVATIONS))),
         "negative_slope": Key("number", 0.01, "slope of `leaky_relu` for x < 0"),

@@ -1,7 +1,7 @@
 """Feature extractors for flat inputs read as a 1-D signal (a comparison of Linear vs
 CNN vs RNN vs self-attention), each followed by the same MLP head as ``type = "mlp"``.
 
-Built from config tables by :func:`xpnet.nn.builders.build_model` (``model.type``):
+Built from config tables by :func:`xpnet.config.build_model` (``model.type``):
 
 - ``cnn``: x (N, F) → (N, 1, F) → [Conv1d(k, padding k//2) → activation → MaxPool1d(2)] per entry of
   ``channels`` → flatten → head. (LeCun et al. 1998; Conv1d as PyTorch ``nn.Conv1d``.)

@@ -14,7 +14,7 @@ class Adagrad(Optimizer):
         implementation_flags("Adagrad", foreach, fused, differentiable)
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value, eps=eps,
-                                      maximize=maximize))
+                                      maximize=maximize), foreach=foreach)
 
     def _check(self, group):
         super()._check(group)
@@ -23,17 +23,17 @@ class Adagrad(Optimizer):
         check_number("Adagrad", "initial_accumulator_value", group["initial_accumulator_value"], 0.0)
         check_number("Adagrad", "eps", group["eps"], 0.0)
 
-    def _update(self, p, g, group, state):
-        xp = p._xp
+    def _update(self, xp, w, g, group, state):
         if group["maximize"]:
             g = -g
         if not state:
             state["step"] = 0
-            state["sum"] = xp.full_like(p.data, group["initial_accumulator_value"])
+            state["sum"] = xp.full_like(w, group["initial_accumulator_value"])
         state["step"] += 1
         if group["weight_decay"]:
-            g = g + group["weight_decay"] * p.data
+            g = g + group["weight_decay"] * w
         clr = group["lr"] / (1.0 + (state["step"] - 1) * group["lr_decay"])
         s = state["sum"]
         s += g * g
-        p.data -= clr * (g / (xp.sqrt(s) + group["eps"]))
+        w -= clr * (g / (xp.sqrt(s) + group["eps"]))
+        return w

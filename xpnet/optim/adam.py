@@ -27,7 +27,8 @@ def _tensor_hyper_rules(owner, lr, betas, foreach, capturable):
 class Adam(Optimizer):
     """PyTorch ``Adam`` (same positional order): g ← ±∇ + λW; m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²;
     W ← W − η/(1−β₁ᵗ) · m / (√v̂/√(1−β₂ᵗ) + ε), v̂ = v (or its running max with ``amsgrad``).
-    ``decoupled_weight_decay=True`` is AdamW. ``foreach``/``fused``/``capturable`` are accepted and ignored."""
+    ``decoupled_weight_decay=True`` is AdamW. ``foreach=False``: the per-parameter loop instead of flat
+    buffers (:class:`~xpnet.optim.Optimizer`); ``fused``/``capturable`` are accepted and ignored."""
 
     _decoupled = False
 
@@ -43,7 +44,7 @@ class Adam(Optimizer):
                         maximize=maximize)
         if not self._decoupled:  # AdamW is always decoupled and, as in PyTorch, takes no such argument
             defaults["decoupled_weight_decay"] = decoupled_weight_decay
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, foreach=foreach)
 
     def _check(self, group):
         super()._check(group)
@@ -53,23 +54,22 @@ class Adam(Optimizer):
         check_number(name, "weight_decay", group["weight_decay"], 0.0)
         check_flag(name, "amsgrad", group["amsgrad"])
 
-    def _update(self, p, g, group, state):
-        xp = p._xp
+    def _update(self, xp, w, g, group, state):
         lr, wd, eps = group["lr"], group["weight_decay"], group["eps"]
         b1, b2 = group["betas"]
         if group["maximize"]:
             g = -g
         if wd:
             if group.get("decoupled_weight_decay", self._decoupled):
-                p.data *= 1.0 - lr * wd
+                w *= 1.0 - lr * wd
             else:
-                g = g + wd * p.data
+                g = g + wd * w
         if not state:
             state["step"] = 0
-            state["exp_avg"] = xp.zeros_like(p.data)
-            state["exp_avg_sq"] = xp.zeros_like(p.data)
+            state["exp_avg"] = xp.zeros_like(w)
+            state["exp_avg_sq"] = xp.zeros_like(w)
             if group["amsgrad"]:
-                state["max_exp_avg_sq"] = xp.zeros_like(p.data)
+                state["max_exp_avg_sq"] = xp.zeros_like(w)
         state["step"] += 1
         t = state["step"]
         m, v = state["exp_avg"], state["exp_avg_sq"]
@@ -84,7 +84,8 @@ class Adam(Optimizer):
         bc1 = 1.0 - b1**t
         bc2_sqrt = math.sqrt(1.0 - b2**t)
         denom = xp.sqrt(v) / bc2_sqrt + eps
-        p.data -= (lr / bc1) * (m / denom)
+        w -= (lr / bc1) * (m / denom)
+        return w
 
 
 class AdamW(Adam):

@@ -1,5 +1,16 @@
 """Learning-rate schedules (PyTorch ``torch.optim.lr_scheduler`` names, signatures and semantics).
 
+One protocol for every schedule, so a training loop needs no special case:
+
+- ``needs_metric`` (class attribute): False for the epoch schedules, True for ``ReduceLROnPlateau``;
+- ``step(metric=None)``: advance one epoch. Epoch schedules accept the keyword and ignore it (PyTorch's
+  ``scheduler.step()`` is the same call); ``ReduceLROnPlateau`` needs the monitored value (PyTorch's
+  ``scheduler.step(val_loss)``, also ``step(metrics=...)``) and raises a TypeError without it.
+  ``xn.fit`` calls ``scheduler.step(metric=monitored)`` on every scheduler that has ``needs_metric``.
+
+Source: https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate (``scheduler.step()``
+after the epoch's ``optimizer.step()``; ``ReduceLROnPlateau.step(metrics)``).
+
 ``step()`` uses PyTorch's *chainable* (recursive) form: each schedule multiplies the lr currently in
 the parameter group by its own ratio lr(t)/lr(t−1), so several schedules on one optimiser (StepLR +
 LinearLR, ExponentialLR + ReduceLROnPlateau) compose into the product of their factors exactly as in
@@ -50,7 +61,10 @@ class _StateMixin:
 
 class LRScheduler(_StateMixin):
     """Base class: subclasses give the closed form ``lr_at(base, t)`` and the chainable update
-    ``_chain(lr, base, t)`` (the lr in the group now → the lr at step t)."""
+    ``_chain(lr, base, t)`` (the lr in the group now → the lr at step t). ``step(epoch=None, *,
+    metric=None)``: the scheduler protocol of this module; ``metric`` is accepted and ignored."""
+
+    needs_metric = False
 
     def __init__(self, optimizer, last_epoch: int = -1):
         name = type(self).__name__
@@ -75,7 +89,9 @@ class LRScheduler(_StateMixin):
     def get_last_lr(self) -> list:
         return list(self._last_lr)
 
-    def step(self, epoch: int | None = None) -> None:
+    def step(self, epoch: int | None = None, *, metric=None) -> None:
+        """Advance one epoch (``epoch``: PyTorch's deprecated closed-form jump to that epoch);
+        ``metric`` is accepted for the common protocol and not used by an epoch schedule."""
         self._step_count += 1
         groups = self.optimizer.param_groups
         if epoch is None:
@@ -302,7 +318,7 @@ class OneCycleLR(LRScheduler):
     def lr_at(self, base, t):  # pragma: no cover - step() is overridden
         raise NotImplementedError
 
-    def step(self, epoch=None) -> None:
+    def step(self, epoch=None, *, metric=None) -> None:
         self._step_count += 1
         self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
         for g in self.optimizer.param_groups:
@@ -340,14 +356,14 @@ class SequentialLR(LRScheduler):
     def lr_at(self, base, t):  # pragma: no cover - step() is overridden
         raise NotImplementedError
 
-    def step(self, epoch=None) -> None:
+    def step(self, epoch=None, *, metric=None) -> None:
         self.last_epoch += 1
         i = bisect.bisect_right(self.milestones, self.last_epoch)
         s = self.schedulers[i]
         if i > 0 and self.milestones[i - 1] == self.last_epoch:
             s.step(0)
         else:
-            s.step()
+            s.step(metric=metric)
         self._last_lr = s.get_last_lr()
 
     def state_dict(self) -> dict:
@@ -368,9 +384,10 @@ class ReduceLROnPlateau(_StateMixin):
     """Multiply lr by ``factor`` once the monitored value has not improved for ``patience`` epochs
     (PyTorch semantics: ``threshold_mode`` rel/abs, ``cooldown``, ``min_lr``). ``step(value)`` takes a
     Python number, read once per epoch. It multiplies the lr in the group now, so it composes with
-    other schedules."""
+    other schedules. ``needs_metric = True``: ``step`` without the monitored value raises."""
 
     _skip = ("optimizer",)
+    needs_metric = True
 
     def __init__(self, optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
                  threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0, min_lr=0.0,
@@ -402,13 +419,21 @@ class ReduceLROnPlateau(_StateMixin):
         ref = best * (1 + self.threshold) if self.threshold_mode == "rel" else best + self.threshold
         return a > ref
 
-    def step(self, metrics) -> None:
+    def step(self, metrics=None, epoch=None, *, metric=None) -> None:
+        """One epoch with the monitored value ``metric`` (or PyTorch's ``metrics``, positional first);
+        ``epoch`` is PyTorch's deprecated explicit epoch number."""
+        if metrics is not None and metric is not None:
+            raise TypeError("ReduceLROnPlateau.step: pass the monitored value once, as metric= or metrics=, not both")
+        metrics = metric if metrics is None else metrics
+        if metrics is None:
+            raise TypeError("ReduceLROnPlateau.step: metric: expected the monitored value (a number such as the "
+                            "validation loss: scheduler.step(val_loss)), got None")
         try:
             current = float(metrics)
         except (TypeError, ValueError):
             raise TypeError(f"ReduceLROnPlateau.step: metrics must be a number (the monitored loss or score), "
                             f"got {metrics!r}") from None
-        self.last_epoch += 1
+        self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
         if self._better(current, self.best):
             self.best, self.num_bad_epochs = current, 0
         else:

@@ -19,7 +19,7 @@ class NAdam(Optimizer):
         check_flag("NAdam", "decoupled_weight_decay", decoupled_weight_decay)
         super().__init__(params, dict(lr=lr, betas=check_betas("NAdam", betas), eps=eps, weight_decay=weight_decay,
                                       momentum_decay=momentum_decay, decoupled_weight_decay=decoupled_weight_decay,
-                                      maximize=maximize))
+                                      maximize=maximize), foreach=foreach)
 
     def _check(self, group):
         super()._check(group)
@@ -28,8 +28,7 @@ class NAdam(Optimizer):
         check_number("NAdam", "weight_decay", group["weight_decay"], 0.0)
         check_number("NAdam", "momentum_decay", group["momentum_decay"], 0.0)
 
-    def _update(self, p, g, group, state):
-        xp = p._xp
+    def _update(self, xp, w, g, group, state):
         lr, wd, eps, psi = group["lr"], group["weight_decay"], group["eps"], group["momentum_decay"]
         b1, b2 = group["betas"]
         if group["maximize"]:
@@ -37,15 +36,15 @@ class NAdam(Optimizer):
         if not state:
             state["step"] = 0
             state["mu_product"] = 1.0
-            state["exp_avg"] = xp.zeros_like(p.data)
-            state["exp_avg_sq"] = xp.zeros_like(p.data)
+            state["exp_avg"] = xp.zeros_like(w)
+            state["exp_avg_sq"] = xp.zeros_like(w)
         state["step"] += 1
         t = state["step"]
         if wd:
             if group["decoupled_weight_decay"]:
-                p.data *= 1.0 - lr * wd
+                w *= 1.0 - lr * wd
             else:
-                g = g + wd * p.data
+                g = g + wd * w
         mu = b1 * (1.0 - 0.5 * 0.96 ** (t * psi))
         mu_next = b1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
         state["mu_product"] *= mu
@@ -56,5 +55,6 @@ class NAdam(Optimizer):
         v *= b2
         v += (1.0 - b2) * (g * g)
         denom = xp.sqrt(v) / math.sqrt(1.0 - b2**t) + eps
-        p.data -= (lr * (1.0 - mu) / (1.0 - prod)) * (g / denom)
-        p.data -= (lr * mu_next / (1.0 - prod * mu_next)) * (m / denom)
+        w -= (lr * (1.0 - mu) / (1.0 - prod)) * (g / denom)
+        w -= (lr * mu_next / (1.0 - prod * mu_next)) * (m / denom)
+        return w

@@ -7,7 +7,7 @@ import math
 from ..autograd import no_grad
 from ..backend import asarray, backend_of, is_array, to_device
 from ..tensor import Tensor
-from .flat import FlatGroup, eligible
+from .flat import build_storage
 
 
 def check_number(owner: str, name: str, value, low=None, low_inclusive=True, high=None, high_inclusive=True):
@@ -37,8 +37,9 @@ def check_flag(owner: str, name: str, value) -> bool:
 
 
 def implementation_flags(owner: str, foreach=None, fused=None, differentiable=False, capturable=False) -> None:
-    """PyTorch's implementation-only switches: ``foreach``/``fused``/``capturable`` select a kernel and
-    do not change the result, so they are accepted and ignored; ``differentiable=True`` (autograd
+    """PyTorch's implementation-only switches: ``fused``/``capturable`` select a kernel and do not change
+    the result, so they are accepted and ignored (``foreach=False`` selects the per-parameter loop, see
+    :class:`Optimizer`); ``differentiable=True`` (autograd
     through the update) is not supported and says so."""
     for name, v in (("foreach", foreach), ("fused", fused)):
         if v is not None and not isinstance(v, bool):
@@ -54,19 +55,29 @@ _OPTIONAL_KEYS = {"maximize", "foreach", "fused", "differentiable", "capturable"
 
 
 class Optimizer:
-    """Base class. Subclasses implement ``_update(p, grad, group, state)``, which changes ``p.data``
-    (and arrays in ``state``) in place with backend array operations: no host round-trip."""
+    """Base class (``torch.optim.Optimizer``): parameter groups, state, ``step``, ``state_dict``.
 
-    def __init__(self, params, defaults: dict, flat: bool = True):
+    Storage is decided once, here: the parameters of each group that share a namespace with view
+    guarantees, a dtype and a device are stored as views of one flat buffer (:mod:`xpnet.optim.flat`:
+    after construction ``p.data`` is such a view), and ``step`` runs the update once per buffer, a
+    missing gradient counting as zeros. ``foreach=False`` (PyTorch's for-loop implementation) keeps
+    every parameter's own array and updates them one by one, skipping a parameter without a gradient.
+
+    Subclasses implement ``_update(xp, w, g, group, state)``: the update of the array ``w`` (a flat
+    buffer or one parameter) by its gradient ``g``, in place, with the arrays of ``state``; it returns
+    ``w``. Backend array operations only: no host round-trip.
+    """
+
+    def __init__(self, params, defaults: dict, foreach=None):
         self.defaults = defaults
         self.param_groups: list = []
-        self.state: dict = {}
-        self.flat = flat
-        self._flat: dict = {}
+        self._flat_storage = foreach is not False
+        self._storage: list = []  # per group: (flat buckets, parameters of the per-parameter loop)
+        self._loose_state: dict = {}
+        self._home: dict = {}
         if isinstance(params, (str, bytes)) or not hasattr(params, "__iter__"):
             raise TypeError(f"{type(self).__name__}: params must be an iterable of Tensors or of dicts "
                             f"(model.parameters()), got {type(params).__name__}")
-        self._home: dict = {}
         params = list(params) if not isinstance(params, Tensor) else [params]
         if not params:
             raise ValueError(f"{type(self).__name__}: got an empty parameter list")
@@ -74,6 +85,21 @@ class Optimizer:
             params = [{"params": params}]
         for group in params:
             self.add_param_group(group)
+
+    @property
+    def flat(self) -> bool:
+        """True when some parameters are stored in flat buffers (decided at construction)."""
+        return any(buckets for buckets, _ in self._storage)
+
+    @property
+    def state(self) -> dict:
+        """``{param: {name: array or number}}`` (PyTorch layout). Arrays of flat-stored parameters are
+        views of the flat state, so in-place changes reach it; a new dict is built on each access."""
+        out = dict(self._loose_state)
+        for buckets, _ in self._storage:
+            for b in buckets:
+                out.update(b.per_param_state())
+        return out
 
     def add_param_group(self, group: dict) -> None:
         group = dict(group)
@@ -103,6 +129,7 @@ class Optimizer:
         self._check(group)
         group.setdefault("initial_lr", group["lr"])
         self.param_groups.append(group)
+        self._storage.append(build_storage(group["params"], type(self).__name__, self._flat_storage))
 
     def _check(self, group) -> None:
         group["lr"] = check_number(type(self).__name__, "lr", group["lr"], 0.0)
@@ -118,31 +145,45 @@ class Optimizer:
 
     @no_grad()
     def step(self, closure=None):
-        """One update of every parameter that has a gradient. Groups whose parameters share one
-        backend, dtype and device are updated as one flat buffer (``flat=False`` at construction
-        turns that off); the result is the same as the per-parameter loop."""
+        """One update of every parameter: one update per flat buffer (a missing gradient counts as
+        zeros), then the per-parameter loop for the others (a parameter without a gradient is skipped)."""
         loss = closure() if closure is not None else None
-        if self.state:
+        name = type(self).__name__
+        if self._loose_state:
             self._check_home()
         for gi, group in enumerate(self.param_groups):
-            if self._flat_step(gi, group):
-                continue
-            for p in group["params"]:
+            buckets, loose = self._storage[gi]
+            if not all(b.sync(name) for b in buckets):
+                buckets, loose = self._rebuild(gi)
+            for b in buckets:
+                self._update(b.xp, b.data, b.grad(name), group, b.state)
+                b.stepped = True
+            for p in loose:
                 if p.grad is None:
                     continue
-                st = self.state.get(p)
+                st = self._loose_state.get(p)
                 if st is None:
-                    st = self.state[p] = {}
-                self._update(p, p.grad, group, st)
-        if len(self._home) != len(self.state):  # where the state lives (checked by the next step)
-            for p in self.state:
-                self._home.setdefault(p, (p._xp, getattr(p.data, "device", None)))
+                    st = self._loose_state[p] = {}
+                    self._home[p] = (p._xp, getattr(p.data, "device", None))
+                p.data = self._update(p._xp, p.data, p.grad, group, st)
         return loss
 
+    def _rebuild(self, gi):
+        """Parameters moved (``model.to``) before this group's first step: no state to move yet, so the
+        storage is built again where the parameters are now."""
+        group = self.param_groups[gi]
+        if any(p in self._loose_state for p in group["params"]):
+            raise RuntimeError(f"{type(self).__name__}.step: parameters moved to another backend or device but "
+                               "the optimiser state did not; call optimizer.to(target) after model.to(target)")
+        self._storage[gi] = build_storage(group["params"], type(self).__name__, self._flat_storage)
+        return self._storage[gi]
+
     def _check_home(self) -> None:
-        """Parameters still on the backend and device where their state lives (``model.to(...)``
-        without ``optimizer.to(...)`` would mix arrays of two backends inside the update)."""
-        for p, (xp, dev) in self._home.items():
+        """Parameters of the per-parameter loop still on the backend and device where their state lives
+        (``model.to(...)`` without ``optimizer.to(...)`` would mix arrays of two backends in the update;
+        flat buffers check their own parameters in ``FlatBucket.sync``)."""
+        for p in self._loose_state:
+            xp, dev = self._home[p]
             if p._xp is not xp or getattr(p.data, "device", None) != dev:
                 raise RuntimeError(
                     f"{type(self).__name__}.step: a parameter moved to another backend or device "
@@ -151,24 +192,27 @@ class Optimizer:
                     "optimizer.to(target) after model.to(target), or create the optimiser again"
                 )
 
-    def _flat_step(self, gi, group) -> bool:
-        if not self.flat:
-            return False
-        fg = self._flat.get(gi)
-        if fg is None or not fg.valid(self.state):
-            params = group["params"]
-            if not eligible(params) or any(p.grad is None for p in params):
-                return False
-            fg = self._flat[gi] = FlatGroup(params, self.state)
-            if fg.state is None:
-                del self._flat[gi]
-                return False
-        self._update(fg.param, fg.gather_grads(), group, fg.state)
-        fg.publish_state(self.state)
-        return True
-
-    def _update(self, p, grad, group, state):  # pragma: no cover - abstract
+    def _update(self, xp, w, g, group, state):  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def _set_state(self, per: dict) -> None:
+        """Install per-parameter state ``{param: {name: value}}`` into the storage. A flat buffer whose
+        parameters' states do not form one (a checkpoint where some parameters never had a gradient)
+        is dissolved: its parameters go to the per-parameter loop, keeping their arrays."""
+        name = type(self).__name__
+        self._loose_state, self._home = {}, {}
+        for gi, (buckets, loose) in enumerate(self._storage):
+            kept = []
+            for b in buckets:
+                if b.gather_state(per, name):
+                    kept.append(b)
+                else:
+                    loose = loose + b.params
+            self._storage[gi] = (kept, loose)
+            for p in loose:
+                if p in per:
+                    self._loose_state[p] = per[p]
+                    self._home[p] = (p._xp, getattr(p.data, "device", None))
 
     # -- persistence ------------------------------------------------------------------------------
     def _params(self):
@@ -176,7 +220,7 @@ class Optimizer:
 
     def state_dict(self) -> dict:
         """``{"state": {index: {name: array or number}}, "param_groups": [hyper-parameters, params as
-        indices]}`` (PyTorch layout)."""
+        indices]}`` (PyTorch layout, per parameter whatever the storage; arrays are not copies)."""
         index = {id(p): i for i, p in enumerate(self._params())}
         groups = []
         for g in self.param_groups:
@@ -187,6 +231,8 @@ class Optimizer:
         return {"state": state, "param_groups": groups, "optimizer": type(self).__name__}
 
     def load_state_dict(self, state_dict: dict) -> None:
+        """Load a ``state_dict()`` (per-parameter, from any storage or an older xpnet); the arrays are
+        copied into this optimiser's storage on the parameters' backend."""
         params = self._params()
         name = type(self).__name__
         if not isinstance(state_dict, dict) or "param_groups" not in state_dict or "state" not in state_dict:
@@ -208,22 +254,21 @@ class Optimizer:
             for k, v in saved.items():
                 if k != "params":
                     g[k] = copy.deepcopy(v)
-        self.state = {}
-        self._flat = {}
-        self._home = {}
+        per = {}
         for i, s in state_dict["state"].items():
             p = params[int(i)]
             b = backend_of(p.data)
-            self.state[p] = {k: (asarray(v, backend=b) if is_array(v) else v) for k, v in s.items()}
+            per[p] = {k: (asarray(v, backend=b) if is_array(v) else v) for k, v in s.items()}
+        self._set_state(per)
 
     def to(self, target) -> "Optimizer":
-        """Move the optimiser state to ``target`` (call after ``model.to(target)``)."""
-        self._flat = {}
+        """Move the optimiser state to ``target`` (call after ``model.to(target)``): the flat storage
+        is built again from the parameters where they are now."""
+        per = {p: {k: (to_device(v, target) if is_array(v) else v) for k, v in s.items()}
+               for p, s in self.state.items()}
+        self._storage = [build_storage(g["params"], type(self).__name__, self._flat_storage) for g in self.param_groups]
         self._home = {}
-        for s in self.state.values():
-            for k, v in s.items():
-                if is_array(v):
-                    s[k] = to_device(v, target)
+        self._set_state(per)
         return self
 
     def __repr__(self) -> str:

@@ -14,7 +14,7 @@ class RMSprop(Optimizer):
                  maximize: bool = False, differentiable: bool = False):
         implementation_flags("RMSprop", foreach, None, differentiable, capturable)
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
-                                      centered=centered, maximize=maximize))
+                                      centered=centered, maximize=maximize), foreach=foreach)
 
     def _check(self, group):
         super()._check(group)
@@ -24,20 +24,19 @@ class RMSprop(Optimizer):
         check_number("RMSprop", "momentum", group["momentum"], 0.0)
         check_flag("RMSprop", "centered", group["centered"])
 
-    def _update(self, p, g, group, state):
-        xp = p._xp
+    def _update(self, xp, w, g, group, state):
         alpha, eps, wd, mu = group["alpha"], group["eps"], group["weight_decay"], group["momentum"]
         if group["maximize"]:
             g = -g
         if wd:
-            g = g + wd * p.data
+            g = g + wd * w
         if not state:
             state["step"] = 0
-            state["square_avg"] = xp.zeros_like(p.data)
+            state["square_avg"] = xp.zeros_like(w)
             if mu > 0:
-                state["momentum_buffer"] = xp.zeros_like(p.data)
+                state["momentum_buffer"] = xp.zeros_like(w)
             if group["centered"]:
-                state["grad_avg"] = xp.zeros_like(p.data)
+                state["grad_avg"] = xp.zeros_like(w)
         state["step"] += 1
         v = state["square_avg"]
         v *= alpha
@@ -53,6 +52,7 @@ class RMSprop(Optimizer):
             buf = state["momentum_buffer"]
             buf *= mu
             buf += g / avg
-            p.data -= group["lr"] * buf
+            w -= group["lr"] * buf
         else:
-            p.data -= group["lr"] * (g / avg)
+            w -= group["lr"] * (g / avg)
+        return w

@@ -150,12 +150,37 @@ def _snapshot(model):
     return {k: namespace_of(v).asarray(v, copy=True) for k, v in model.state_dict().items()}
 
 
-class _EpochStats:
-    """Device-side sums for one pass: Σ loss·n, correct predictions, rows. Per-step losses are kept as
-    0-d device arrays (no synchronisation) so a non-finite epoch can name its first bad step."""
+def _check_metrics(metrics, who):
+    """``metrics``: names from ('accuracy',) and callables ``fn(y_true, y_pred)`` returning a number or
+    a 0-d array (logged under ``fn.__name__``); returns {name: callable} of the custom ones."""
+    if isinstance(metrics, str) or not hasattr(metrics, "__iter__"):
+        raise ValueError(f"{who}: metrics: expected a tuple of names from ('accuracy',) or callables "
+                         f"fn(y_true, y_pred), got {metrics!r}")
+    custom = {}
+    for m in metrics:
+        if callable(m):
+            custom[getattr(m, "__name__", type(m).__name__)] = m
+        elif m != "accuracy":
+            raise ValueError(f"{who}: metrics: expected a tuple of names from ('accuracy',) or callables "
+                             f"fn(y_true, y_pred), got {metrics!r}")
+    return custom
 
-    def __init__(self, xp):
+
+def _as_target(out, yb):
+    """A single-output prediction (N, 1) against targets (N,) is compared as (N,), as the MSE loss does."""
+    return namespace_of(out).reshape(out, (-1,)) if out.ndim == 2 and out.shape[1] == 1 and yb.ndim == 1 else out
+
+
+class _EpochStats:
+    """Device-side sums for one pass: Σ loss·n, correct predictions, Σ metric·n of custom metrics, rows.
+    Per-step losses are kept as 0-d device arrays (no synchronisation) so a non-finite epoch can name
+    its first bad step."""
+
+    def __init__(self, xp, custom=None):
         self.xp, self.loss, self.correct, self.rows, self.losses = xp, 0.0, 0, 0, []
+        self.classification = False
+        self.custom = dict(custom or {})
+        self.sums = {k: 0.0 for k in self.custom}
 
     def add(self, loss, out, yb):
         xp = self.xp
@@ -163,8 +188,15 @@ class _EpochStats:
         self.loss = self.loss + loss * n
         self.losses.append(loss)
         if out.ndim == 2 and xp.isdtype(yb.dtype, "integral"):
+            self.classification = True
             self.correct = self.correct + xp.sum(xp.astype(xp.argmax(out, axis=1) == yb, xp.int32))
+        for k, fn in self.custom.items():
+            self.sums[k] = self.sums[k] + fn(yb, _as_target(out, yb)) * n
         self.rows += n
+
+    def read_custom(self) -> dict:
+        """Row-weighted means of the custom metrics over the batches (one host read each)."""
+        return {k: float(to_numpy(v)) / max(self.rows, 1) for k, v in self.sums.items()}
 
     def read(self):
         """(mean loss, accuracy, index of the first non-finite step or −1): one host read."""
@@ -185,10 +217,14 @@ def fit(model, train, *, loss="cross_entropy", optimizer, epochs: int = 10, batc
     """Train ``model`` on ``train`` ((X, y), ArrayDataset or DataLoader) and return a :class:`History`.
 
     ``validation``: (X, y) or ArrayDataset, or ``validation_split`` a fraction held out (stratified)
-    from ``train``; ``scheduler``: stepped once per epoch (``ReduceLROnPlateau`` gets the validation
-    loss, or the training loss without validation); ``early_stopping``: an :class:`EarlyStopping` or
+    from ``train``; ``scheduler``: stepped once per epoch as ``scheduler.step(metric=m)``, ``m`` the
+    validation loss (the training loss without validation), used by schedules with ``needs_metric``
+    such as ``ReduceLROnPlateau`` (:mod:`xpnet.optim.lr_scheduler`); ``early_stopping``: an :class:`EarlyStopping` or
     an int patience on ``val_loss``; ``callbacks``: objects with ``on_epoch_end(epoch, logs, model)``;
     ``clip_grad_norm``: clip the global gradient norm to this value every step (``clip_grad_norm_``).
+    ``metrics``: ``"accuracy"`` (logged for class labels only) and callables ``fn(y_true, y_pred)``
+    returning a number or 0-d array, logged as ``fn.__name__`` (the row-weighted mean over the epoch's
+    batches) and ``val_<name>`` (on all validation predictions at once).
     ``progress``: a bar in a terminal, one line per epoch elsewhere (``xpnet.train.progress``).
     ``generator``: an :class:`xn.Generator` for this run's dropout masks (and shuffles, without
     ``seed``), as PyTorch's ``generator=``; default: this thread's stream of the model's backend.
@@ -215,8 +251,7 @@ def fit(model, train, *, loss="cross_entropy", optimizer, epochs: int = 10, batc
     if clip_grad_norm is not None and (isinstance(clip_grad_norm, bool) or not isinstance(clip_grad_norm, (int, float))
                                        or not (clip_grad_norm > 0 and math.isfinite(clip_grad_norm))):
         raise ValueError(f"fit: clip_grad_norm: expected a finite number > 0 or None, got {_got(clip_grad_norm)}")
-    if isinstance(metrics, str) or any(m not in ("accuracy",) for m in metrics):
-        raise ValueError(f"fit: metrics: expected a tuple of names from ('accuracy',), got {metrics!r}")
+    custom = _check_metrics(metrics, "fit")
     backend = _model_backend(model)
     gen = _random.as_generator(generator, backend, "fit: generator")
     train = _dataset(train, backend, "train")
@@ -260,7 +295,7 @@ def fit(model, train, *, loss="cross_entropy", optimizer, epochs: int = 10, batc
             t0 = time.perf_counter()
             good = _snapshot(model)
             model.train()
-            stats = _EpochStats(xp)
+            stats = _EpochStats(xp, custom)
             for xb, yb in loader:
                 out = model(xb)
                 if labels_unchecked:
@@ -287,16 +322,17 @@ def fit(model, train, *, loss="cross_entropy", optimizer, epochs: int = 10, batc
                 err.history, err.epoch = history, epoch
                 raise err
             logs = {"loss": train_loss}
-            if "accuracy" in metrics:
+            if "accuracy" in metrics and stats.classification:
                 logs["accuracy"] = train_acc
+            logs.update(stats.read_custom())
             if val is not None:
-                vlogs = evaluate(model, val, loss=loss_fn, batch_size=max(batch_size, 1024))
-                logs.update({f"val_{k}": v for k, v in vlogs.items() if k == "loss" or k in metrics})
+                vlogs = evaluate(model, val, loss=loss_fn, batch_size=max(batch_size, 1024), metrics=metrics)
+                logs.update({f"val_{k}": v for k, v in vlogs.items() if k == "loss" or k in metrics or k in custom})
             logs["lr"] = optimizer.param_groups[0]["lr"]
-            if scheduler is not None:
-                if type(scheduler).__name__ == "ReduceLROnPlateau":
-                    scheduler.step(logs.get("val_loss", train_loss))
-                else:
+            if scheduler is not None:  # the scheduler protocol of xpnet.optim.lr_scheduler
+                if hasattr(scheduler, "needs_metric"):
+                    scheduler.step(metric=logs.get("val_loss", train_loss))
+                else:  # a scheduler of another library: PyTorch's plain step()
                     scheduler.step()
             logs["epoch_time"] = time.perf_counter() - t0
             history.append(logs)
@@ -350,9 +386,11 @@ def evaluate(model, data, *, loss="cross_entropy", batch_size: int = 4096, metri
     Raises :class:`NonFiniteLossError` naming the parameters when the loss is NaN or infinite.
 
     With float (regression) targets the metrics are ``mse``, ``rmse``, ``mae`` and ``r2``
-    (:mod:`xpnet.metrics.regression`) instead of accuracy."""
+    (:mod:`xpnet.metrics.regression`) instead of accuracy. A callable in ``metrics``,
+    ``fn(y_true, y_pred)``, is computed on all predictions and reported under ``fn.__name__``."""
     _check_model(model, "evaluate")
     _check_int("batch_size", batch_size, 1, "evaluate")
+    custom = _check_metrics(metrics, "evaluate")
     loss_fn = _loss_fn(loss)
     ds = _dataset(data, _model_backend(model), "data")
     _nonempty(ds, "evaluate: data")
@@ -368,7 +406,7 @@ def evaluate(model, data, *, loss="cross_entropy", batch_size: int = 4096, metri
         for xb, yb in loader:
             out = model(xb)
             stats.add(loss_fn(out, yb).data, out.data, yb)
-            if regression:
+            if regression or custom:
                 preds.append(out.data)
     model.train(was)
     loss_v, acc, _ = stats.read()
@@ -378,12 +416,15 @@ def evaluate(model, data, *, loss="cross_entropy", batch_size: int = 4096, metri
                  else "the outputs overflowed (the weights are finite)")
         raise NonFiniteLossError(f"evaluate: the loss is {loss_v}: {where}")
     out = {"loss": loss_v}
+    pred = (preds[0] if len(preds) == 1 else xp.concat(preds, axis=0)) if preds else None
     if regression:
         from ..metrics.regression import regression_report
 
-        out.update(regression_report(y, preds[0] if len(preds) == 1 else xp.concat(preds, axis=0)))
+        out.update(regression_report(y, pred))
     elif "accuracy" in metrics:
         out["accuracy"] = acc
+    for k, fn in custom.items():
+        out[k] = float(to_numpy(fn(y, _as_target(pred, y))))
     return out
 
 
