@@ -18,11 +18,11 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 
+from ..backend import registry
 from ..nn.init import INITIALISERS
 from .models import ACTIVATIONS, EXTRACTORS, NORMS
 from .optimizers import OPTIMIZERS, SCHEDULERS
 
-BACKENDS = ("auto", "numpy", "torch", "cupy", "array_api_strict")
 
 
 class ConfigError(ValueError):
@@ -228,8 +228,9 @@ def _cross_checks(cfg):
     if t["scheduler"] == "plateau" and t["warmup_epochs"]:
         raise ConfigError("train.warmup_epochs: not supported with scheduler = 'plateau'")
     name = t["backend"].split(":", 1)[0]
-    if name not in BACKENDS:
-        raise ConfigError(f"train.backend: expected one of {', '.join(BACKENDS)} (optionally with ':device'), "
+    known = ("auto",) + registry.names()  # registered backends, plug-ins included
+    if name not in known:
+        raise ConfigError(f"train.backend: expected one of {', '.join(known)} (optionally with ':device'), "
                           f"got {t['backend']!r}")
 
 
