@@ -477,6 +477,7 @@ def _recording(fn, name):
 
     wrapper.__name__ = wrapper.__qualname__ = name
     wrapper.__wrapped__ = fn
+    wrapper._xpnet_recording = True
     return wrapper
 
 
@@ -510,7 +511,7 @@ def _patch_namespace(mod):
         if name.startswith("_") or name in _PASS:
             continue
         v = getattr(mod, name)
-        if not isinstance(v, (types.FunctionType, types.BuiltinFunctionType)) or hasattr(v, "__wrapped__"):
+        if not isinstance(v, (types.FunctionType, types.BuiltinFunctionType)) or hasattr(v, "_xpnet_recording"):
             continue  # dtypes, constants, ufuncs (NumPy calls them back through __array_ufunc__)
         saved[name] = mod.__dict__.get(name, _MISSING)
         setattr(mod, name, _recording(v, name))
@@ -537,12 +538,22 @@ def _unpatch_namespace(mod, saved):
 RANDOM_FUNCTIONS = ("dropout_mask", "uniform", "normal", "permutation", "bernoulli")
 
 
+def _untraced(fn, args, kwargs):
+    """``fn`` run on real arrays with recording off (the draw is one recorded op as a whole)."""
+    saved = _local.trace
+    _local.trace = None
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        _local.trace = saved
+
+
 def _random_wrapper(fn):
     def draw(*args, **kwargs):
         t = getattr(_local, "trace", None)
         if t is None:
             return fn(*_unwrap(args), **_unwrap(kwargs))
-        return t.record("random", fn, args, kwargs, lambda ra, rk: fn(*ra, **rk))
+        return t.record("random", fn, args, kwargs, lambda ra, rk: _untraced(fn, ra, rk))
 
     draw.__name__ = draw.__qualname__ = getattr(fn, "__name__", "draw")
     draw.__wrapped__ = fn
