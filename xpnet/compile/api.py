@@ -77,7 +77,8 @@ class CompiledFunction:
             entry.plan, entry.previous = None, None
         if self.stats["eager"] < self.warmup:
             self.stats["eager"] += 1
-            return self.fn(*args, **kwargs)
+            with config_context(fast=False):  # the arithmetic the traces record (resumed runs match)
+                return self.fn(*args, **kwargs)
         return self._trace(entry, args, kwargs)
 
     @property

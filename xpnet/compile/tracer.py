@@ -21,6 +21,7 @@ from __future__ import annotations
 import sys
 import threading
 import types
+import warnings
 
 from .scalars import Sym, patch_math
 
@@ -599,11 +600,16 @@ class tracing:
         except BaseException:
             _PATCH_LOCK.release()
             raise
+        self.warnings = warnings.catch_warnings()
+        self.warnings.__enter__()
+        # int(host array) returns a runtime scalar (an int subclass) while tracing
+        warnings.filterwarnings("ignore", message=r".*returned non-(int|float)", category=DeprecationWarning)
         _local.trace = self.trace
         return self.trace
 
     def __exit__(self, *exc):
         _local.trace = None
+        self.warnings.__exit__(None, None, None)
         try:
             for m, saved in self.saved:
                 _unpatch_namespace(m, saved)
