@@ -28,6 +28,7 @@ from .tensor import Tensor, as_tensor, concat, exp, log, maximum, tanh, tensor
 from .backend.random import Generator
 from .train import CheckpointError, EarlyStopping, History, NonFiniteLossError, evaluate, fit, load, predict, save
 from . import config  # noqa: E402 - after train: it builds on it
+from .compile import compile  # noqa: E402,A004 - xn.compile(step) / xn.compile(model)
 from .config import load_run
 
 __all__ = [

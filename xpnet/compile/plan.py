@@ -76,13 +76,22 @@ def prune(ops, live_vars):
     return kept, needed
 
 
+# operations whose result may share memory with an argument (a view)
+VIEW_OPS = {"__getitem__", "reshape", "view", "transpose", "swapaxes", "squeeze", "unsqueeze", "expand", "permute",
+            "permute_dims", "moveaxis", "ravel", "matrix_transpose", "T", "mT", "real", "imag", "diagonal",
+            "as_strided", "astype", "asarray", "broadcast_to", "broadcast_arrays", "split", "unbind", "chunk",
+            "narrow", "select", "view_as", "expand_dims", "contiguous", "detach", "to", "flatten", "unstack",
+            "squeeze_", "unsqueeze_", "array", "ascontiguousarray", "asanyarray", "flip", "rot90", "diag",
+            "reshape_as", "expand_as", "__array_namespace__", "get", "copy"}
+
+
 def tainted(ops):
-    """Variables an in-place write may reach (the written one and, conservatively, everything the op
-    that produced it read: a view shares its base's memory)."""
+    """Variables an in-place write may reach: the written one and, through operations that may return
+    a view (:data:`VIEW_OPS`), the arrays it is a view of."""
     producer = {}
     for op in ops:
         for o in op.outs:
-            if op.inplace is None:
+            if op.inplace is None and op.name() in VIEW_OPS:
                 producer[o] = op
     out = set()
     stack = [op.inplace for op in ops if op.inplace is not None]

@@ -104,9 +104,9 @@ def read_sym(trace, var, conv, value):
     return _make(value, ("read", var, conv), trace)
 
 
-def guard_read(trace, var, value):
-    """``bool(array var)``: the value, guarded."""
-    trace.sym_guards.append((("read", var, bool), "==", value))
+def guard_read(trace, var, value, conv=bool):
+    """``conv(array var)`` (``bool``, ``int``, ``float``): the value, guarded to stay the same."""
+    trace.sym_guards.append((("read", var, conv), "==", value))
     return value
 
 

@@ -153,13 +153,14 @@ class Trace:
         if t is slice:
             a, b, c = (self.template(v) for v in (obj.start, obj.stop, obj.step))
             return slice(a[0], b[0], c[0]), slice(a[1], b[1], c[1])
-        if self.is_array(obj):
+        if self.is_array(obj) or (_np_scalar(obj) and id(obj) in self._by_id):
             return Ref(self.var_of(obj)), obj
         return obj, obj
 
     def outputs(self, result, op_index):
-        """Wrap the arrays of ``result`` as new TArrays produced by op ``op_index``."""
-        if self.is_array(result) and type(result) is not TArray:
+        """Wrap the arrays of ``result`` as new TArrays produced by op ``op_index`` (NumPy's 0-d
+        results are scalars, ``numpy.float32`` and co.: values of the step too)."""
+        if (self.is_array(result) or _np_scalar(result)) and type(result) is not TArray:
             n = self.new_var(result)
             self._by_id[id(result)] = n
             self._keep.append(result)
@@ -183,8 +184,11 @@ class Trace:
             return result
         # in-place: the result is an operand (a += b, out=..., x.add_(y), ufunc.at)
         for i, a in enumerate(rargs):
-            if result is a and (self.is_array(a)):
-                return self._inplace(kind, fn, targs, tkw, targs[i], args[i])
+            if result is a and self.is_array(a):
+                if kind == "method" and isinstance(fn, str) and (fn.startswith("__i") or fn.endswith("_")):
+                    return self._inplace(kind, fn, targs, tkw, targs[i], args[i])  # a += b, x.add_(y)
+                # asarray(x) / astype(x, same dtype, copy=False) gave x back: the same value, no op
+                return args[i] if type(args[i]) is TArray else TArray(a, self, self.var_of(a))
         out = rkw.get("out")
         if out is not None:
             first = out[0] if isinstance(out, tuple) else out
@@ -301,7 +305,7 @@ class TArray:
             if name == "item" and t is not None:
                 kind = getattr(getattr(self._real, "dtype", None), "kind", "f")
                 conv = bool if kind == "b" else (int if kind in "iu" else float)
-                return lambda: self._read(conv, "item()")
+                return lambda: self._read(conv, "item()", symbolic=True)
             if name in _HOST_METHODS and t is not None:
                 t.note_host_read(f"{name}() of a traced array")
                 return v
@@ -319,7 +323,7 @@ class TArray:
             t.note_host_read(f"{what} of a traced array (a host read or Python branching on data)")
         return self._real
 
-    def _read(self, conv, what):
+    def _read(self, conv, what, symbolic=False):
         t = active()
         if t is None or t is not self._trace:
             return conv(self._real)
@@ -329,8 +333,8 @@ class TArray:
         from .scalars import guard_read, read_sym
 
         v = conv(self._real)
-        if conv is bool:
-            return guard_read(t, self._n, v)
+        if conv is bool or not symbolic:  # float()/int() make an exact float/int of what they get:
+            return guard_read(t, self._n, v, conv)  # the value itself is guarded
         return read_sym(t, self._n, conv, v)
 
     def __bool__(self):
@@ -397,6 +401,13 @@ class TArray:
 
 
 _HOST_METHODS = {"item", "tolist", "get", "numpy", "cpu", "tobytes", "__array__", "__dlpack__"}
+
+
+def _np_scalar(x) -> bool:
+    """A NumPy scalar (``numpy.float32(1.0)``): what NumPy returns for a full reduction."""
+    t = type(x)
+    return t.__module__ == "numpy" and hasattr(x, "dtype") and getattr(x, "shape", None) == () and t not in (
+        int, float, bool)
 
 
 def _in_host_memory(x) -> bool:
