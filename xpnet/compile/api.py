@@ -10,7 +10,7 @@ from .plan import MISS, NotHoistable, Plan, compile_plan, fold_constants, prune
 from .scalars import read_vars
 from .scalars import Sym, SymInt, make_input
 from .state import walk
-from .tracer import TArray, Trace, tracing, _local
+from .tracer import Ref, TArray, Trace, tracing, _local
 from .tracer import Op as _Op  # noqa: F401 - re-exported for tools
 
 
@@ -137,6 +137,7 @@ class CompiledFunction:
             self._give_up("no array found in the step's state or arguments")
             return self.fn(*args, **kwargs)
         failed = None
+        snapshots = {n: _device_copy(trace.real_of[n]) for n in trace.inputs}  # to undo a failed trace
         try:
             with config_context(fast=False), tracing(trace, xp):
                 result = self.fn(*argroot[0], **argroot[1])
@@ -152,12 +153,12 @@ class CompiledFunction:
         out = None if failed is not None else _to_real(result)
         self._restore(arrays + after_arrays, numbers + after_numbers, sym_before, trace)
         if failed is not None:
-            if any(op.inplace is not None and op.inplace in trace.inputs for op in trace.ops):
-                raise RuntimeError(f"xn.compile: the traced step failed after updating state in place "
-                                   f"({type(failed).__name__}: {failed}); run it with compile off to see the error "
-                                   "in eager mode") from failed
+            for n in {op.inplace for op in trace.ops if op.inplace is not None and op.inplace in trace.inputs}:
+                _copy_into(trace.real_of[n], snapshots[n])  # the state as it was before the traced call
+            del snapshots
             self._give_up(f"tracing failed ({type(failed).__name__}: {failed})")
             return self.fn(*args, **kwargs)
+        del snapshots
         self.stats["traces"] += 1
         if trace.untraceable is not None:
             self._give_up(trace.untraceable)
@@ -313,6 +314,21 @@ def _pretty(path):
     return "".join(parts)
 
 
+def _device_copy(x):
+    from ..backend import namespace_of
+
+    saved = getattr(_local, "trace", None)
+    _local.trace = None
+    try:
+        return namespace_of(x).asarray(x, copy=True)
+    finally:
+        _local.trace = saved
+
+
+def _copy_into(dst, src):
+    dst[...] = src
+
+
 def _host_copy(x):
     from ..backend import to_numpy
 
@@ -396,7 +412,7 @@ def _canon(plan):
         if ty is Ref:
             return ("ref", v(obj.n))
         if ty is SymRef:
-            return ("sym", _cexpr(obj.expr))
+            return ("sym", _cexpr(obj.expr, t))
         if ty in (tuple, list):
             return (ty.__name__, tuple(t(o) for o in obj))
         if ty is dict:
@@ -415,13 +431,17 @@ def _canon(plan):
     ops = [(op.kind, _fn_key(op.fn), t(op.args), t(op.kwargs), tuple(v(o) for o in op.outs),
             None if op.inplace is None else v(op.inplace)) for op in plan.ops]
     wbs = sorted((_pkey(p), (w[0], v(w[1])) if w[0] == "var" else (w[0], repr(w[1:]))) for p, w in plan.writebacks)
-    guards = [(_cexpr(e), val) for e, val in plan.sym_guards]
+    guards = [_cexpr(e, t) for e, val in plan.sym_guards]  # values may differ: each plan checks its own
     return {"inputs": inputs, "consts": cvals, "ops": ops, "writebacks": wbs, "guards": guards}, ren
 
 
-def _cexpr(e):
+def _cexpr(e, t=repr):
+    if e[0] == "fncall":
+        return ("fncall", _fn_key(e[1]), t(e[2]), t(e[3]), e[4])
+    if e[0] == "read":
+        return ("read", t(Ref(e[1])), e[2])
     if e[0] == "call":
-        return ("call", _fn_key(e[1]), tuple(_cexpr(a) for a in e[2]))
+        return ("call", _fn_key(e[1]), tuple(_cexpr(a, t) for a in e[2]))
     if e[0] == "const":
         return ("const", e[1] if isinstance(e[1], (int, float, bool, str)) else _obj_key(e[1]))
     return e

@@ -52,6 +52,14 @@ def render(expr, names, slot_name):
     if kind == "read":
         conv = {bool: "bool", int: "int", float: "float"}[expr[2]]
         return f"{conv}(v{expr[1]})"
+    if kind == "fncall":
+        from .plan import render as render_tpl
+
+        key = f"_h{len(names)}"
+        names[key] = expr[1]
+        args = ", ".join([render_tpl(a, names) for a in expr[2]] +
+                         [f"{k}={render_tpl(v, names)}" for k, v in expr[3].items()])
+        return f"{key}({args})" + ("" if expr[4] is None else f"[{expr[4]}]")
     if kind == "call":
         f = expr[1]
         key = _FN_NAMES.get(f)
@@ -110,11 +118,21 @@ def guard_read(trace, var, value, conv=bool):
     return value
 
 
+def call_sym(trace, fn, targs, tkw, index, value):
+    """The Sym for ``fn(*args)[index]`` (a backend function reading host scalars from arrays)."""
+    return _make(value, ("fncall", fn, targs, tkw, index), trace)
+
+
 def read_vars(expr, out=None):
     """Variables whose host value an expression reads."""
     out = [] if out is None else out
     if expr[0] == "read":
         out.append(expr[1])
+    elif expr[0] == "fncall":
+        from .plan import _refs
+
+        _refs(expr[2], out)
+        _refs(expr[3], out)
     elif expr[0] == "call":
         for a in expr[2]:
             read_vars(a, out)

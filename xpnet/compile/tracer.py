@@ -572,14 +572,27 @@ def _random_wrapper(fn):
     return draw
 
 
-def _patch_random():
-    """Replace every reference to the backend's draw functions in xpnet's modules."""
-    try:
-        from ..backend import random as R
-    except ImportError:  # pragma: no cover
-        return []
-    originals = {id(getattr(R, n)): getattr(R, n) for n in RANDOM_FUNCTIONS if callable(getattr(R, n, None))}
-    wrappers = {k: _random_wrapper(f) for k, f in originals.items()}
+# backend functions with native paths per library (scipy/cupyx erf, index_add...): one opaque
+# recorded op each, run on the real arrays (the replay calls the same function)
+PRIMITIVE_FUNCTIONS = ("erf", "scatter_add")
+
+
+def _primitive_wrapper(fn):
+    def prim(*args, **kwargs):
+        t = getattr(_local, "trace", None)
+        if t is None:
+            return fn(*_unwrap(args), **_unwrap(kwargs))
+        return t.record("call", fn, args, kwargs, lambda ra, rk: _untraced(fn, ra, rk))
+
+    prim.__name__ = prim.__qualname__ = getattr(fn, "__name__", "primitive")
+    prim.__wrapped__ = fn
+    return prim
+
+
+def _patch_functions(module, names, make):
+    """Replace every reference to ``module.<name>`` in xpnet's modules by ``make(function)``."""
+    originals = {id(getattr(module, n)): getattr(module, n) for n in names if callable(getattr(module, n, None))}
+    wrappers = {k: make(f) for k, f in originals.items()}
     saved = []
     for mname, mod in list(sys.modules.items()):
         if mod is None or not (mname == "xpnet" or mname.startswith("xpnet.")) or mname.startswith("xpnet.compile"):
@@ -593,6 +606,42 @@ def _patch_random():
                 saved.append((mod, k, v))
                 setattr(mod, k, w)
     return saved
+
+
+# backend functions that read host scalars from arrays (a label range check): their results become
+# runtime scalars recomputed on replay, so that a branch on them is a guard on its outcome
+HOST_SCALAR_FUNCTIONS = ("label_range",)
+
+
+def _host_scalar_wrapper(fn):
+    def read(*args, **kwargs):
+        t = getattr(_local, "trace", None)
+        if t is None:
+            return fn(*_unwrap(args), **_unwrap(kwargs))
+        targs, rargs = t.template(tuple(args))
+        tkw, rkw = t.template(dict(kwargs))
+        if not all(_in_host_memory(a) for a in rargs if t.is_array(a)):
+            t.note_host_read(f"{getattr(fn, '__name__', 'a host read')}() of a traced device array")
+            return _untraced(fn, rargs, rkw)
+        value = _untraced(fn, rargs, rkw)
+        from .scalars import call_sym
+
+        if isinstance(value, tuple):
+            return tuple(call_sym(t, fn, targs, tkw, i, v) for i, v in enumerate(value))
+        return call_sym(t, fn, targs, tkw, None, value)
+
+    read.__name__ = read.__qualname__ = getattr(fn, "__name__", "read")
+    read.__wrapped__ = fn
+    return read
+
+
+def _patch_random():
+    from ..backend import random as R
+    from ..backend import special as S
+
+    return (_patch_functions(R, RANDOM_FUNCTIONS, _random_wrapper)
+            + _patch_functions(S, PRIMITIVE_FUNCTIONS, _primitive_wrapper)
+            + _patch_functions(S, HOST_SCALAR_FUNCTIONS, _host_scalar_wrapper))
 
 
 class tracing:
