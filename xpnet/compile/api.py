@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 import warnings
 
-from ..options import config_context, get_option
+from ..options import get_option
 from .guards import call_key, find_modules, roots_of
 from .plan import MISS, NotHoistable, Plan, compile_plan, fold_constants, prune
 from .scalars import read_vars
@@ -77,8 +77,7 @@ class CompiledFunction:
             entry.plan, entry.previous = None, None
         if self.stats["eager"] < self.warmup:
             self.stats["eager"] += 1
-            with config_context(fast=False):  # the arithmetic the traces record (resumed runs match)
-                return self.fn(*args, **kwargs)
+            return self.fn(*args, **kwargs)
         return self._trace(entry, args, kwargs)
 
     @property
@@ -139,7 +138,7 @@ class CompiledFunction:
         failed = None
         snapshots = {n: _device_copy(trace.real_of[n]) for n in trace.inputs}  # to undo a failed trace
         try:
-            with config_context(fast=False), tracing(trace, xp):
+            with tracing(trace, xp):
                 result = self.fn(*argroot[0], **argroot[1])
         except Exception as e:  # a call the tracer cannot follow
             failed = e

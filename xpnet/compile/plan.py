@@ -95,6 +95,9 @@ def tainted(ops):
                 producer[o] = op
     out = set()
     stack = [op.inplace for op in ops if op.inplace is not None]
+    for op in ops:  # a kernel that returned nothing wrote into its arguments: any of them
+        if op.kind == "call" and op.inplace is not None and op.outs == (op.inplace,) and not isinstance(op.fn, str):
+            stack.extend(op_refs(op))
     while stack:
         v = stack.pop()
         if v in out:

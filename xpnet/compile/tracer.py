@@ -575,6 +575,8 @@ def _random_wrapper(fn):
 # backend functions with native paths per library (scipy/cupyx erf, index_add...): one opaque
 # recorded op each, run on the real arrays (the replay calls the same function)
 PRIMITIVE_FUNCTIONS = ("erf", "scatter_add")
+# the registered fast kernels (numba on NumPy, CUDA on CuPy): each call one opaque op
+FAST_KERNELS = ("gelu_forward", "gelu_backward", "batchnorm_forward", "batchnorm_running", "batchnorm_backward")
 
 
 def _primitive_wrapper(fn):
@@ -582,7 +584,15 @@ def _primitive_wrapper(fn):
         t = getattr(_local, "trace", None)
         if t is None:
             return fn(*_unwrap(args), **_unwrap(kwargs))
-        return t.record("call", fn, args, kwargs, lambda ra, rk: _untraced(fn, ra, rk))
+        out = t.record("call", fn, args, kwargs, lambda ra, rk: _untraced(fn, ra, rk))
+        op = t.ops[-1] if t.ops else None
+        if out is None and op is not None and op.fn is fn and not op.outs:  # wrote into its arguments
+            from .plan import op_refs
+
+            refs = op_refs(op)
+            op.inplace = refs[0] if refs else None
+            op.outs = tuple(refs[:1])
+        return out
 
     prim.__name__ = prim.__qualname__ = getattr(fn, "__name__", "primitive")
     prim.__wrapped__ = fn
@@ -639,7 +649,12 @@ def _patch_random():
     from ..backend import random as R
     from ..backend import special as S
 
-    return (_patch_functions(R, RANDOM_FUNCTIONS, _random_wrapper)
+    saved = []
+    for name in ("fast_numpy", "fast_cupy"):
+        mod = sys.modules.get(f"xpnet.backend.{name}")
+        if mod is not None:
+            saved += _patch_functions(mod, FAST_KERNELS, _primitive_wrapper)
+    return (saved + _patch_functions(R, RANDOM_FUNCTIONS, _random_wrapper)
             + _patch_functions(S, PRIMITIVE_FUNCTIONS, _primitive_wrapper)
             + _patch_functions(S, HOST_SCALAR_FUNCTIONS, _host_scalar_wrapper))
 
