@@ -122,8 +122,9 @@ class CompiledFunction:
                         s = make_input(e, len(trace.syms), trace)
                         trace.syms.append((loc.path, j, type(e)))
                         syms.append(s)
-                    loc.set(tuple(syms))
-                    sym_before[loc.path] = (loc, tuple(syms), v)
+                    syms = tuple(syms)
+                    loc.set(syms)
+                    sym_before[loc.path] = (loc, syms, v)
                 else:
                     s = make_input(v, len(trace.syms), trace)
                     trace.syms.append((loc.path, None, type(v)))
@@ -334,9 +335,7 @@ def _host_copy(x):
     saved = getattr(_local, "trace", None)
     _local.trace = None
     try:
-        import numpy as np
-
-        return np.array(to_numpy(x), copy=True)
+        return to_numpy(x).copy()  # a host copy: trace-time only, to compare two traces
     finally:
         _local.trace = saved
 
@@ -466,8 +465,6 @@ def _pkey(path):
 
 def _difference(a, b):
     """None when plans ``a`` and ``b`` record the same program (constants equal), else what differs."""
-    import numpy as np
-
     ca, ra = _canon(a)
     cb, rb = _canon(b)
     for k in ("inputs", "ops", "writebacks", "guards", "consts"):
@@ -483,7 +480,7 @@ def _difference(a, b):
     for c, _ in ca["consts"]:
         na, nb = inv_a[c], inv_b[c]
         sa, sb = a.snapshots[na], b.snapshots[nb]
-        if sa.shape != sb.shape or sa.dtype != sb.dtype or not np.array_equal(sa, sb, equal_nan=True):
+        if sa.shape != sb.shape or sa.dtype != sb.dtype or not ((sa == sb) | ((sa != sa) & (sb != sb))).all():
             return f"an array made outside the traced namespace changed between steps (shape {sa.shape})"
     return None
 

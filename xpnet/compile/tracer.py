@@ -353,10 +353,8 @@ class TArray:
         return complex(self._host("complex()"))
 
     def __array__(self, dtype=None, copy=None):
-        import numpy as np
-
         r = self._host("conversion to NumPy (__array__)")
-        return np.asarray(r, dtype=dtype) if not hasattr(r, "__array__") else np.asarray(r.__array__(), dtype=dtype)
+        return r.__array__() if dtype is None else r.__array__(dtype)
 
     def __dlpack__(self, *a, **k):
         return self._host("__dlpack__").__dlpack__(*a, **k)
