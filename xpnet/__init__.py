@@ -32,7 +32,7 @@ from .compile import compile  # noqa: E402,A004 - xn.compile(step) / xn.compile(
 from .config import load_run
 
 __all__ = [
-    "Backend", "BackendMismatchError", "config_context", "get_config", "set_config", "CheckpointError", "Generator", "NonFiniteLossError", "EarlyStopping", "config",
+    "Backend", "BackendMismatchError", "compile", "config_context", "get_config", "set_config", "CheckpointError", "Generator", "NonFiniteLossError", "EarlyStopping", "config",
     "History", "data", "datasets", "evaluate", "fit", "load",
     "metrics", "predict", "preprocessing", "save", "BackendUnavailableError", "Function", "Tensor", "__version__", "as_tensor",
     "asarray", "autograd", "available_backends", "concat", "enable_grad", "exp", "get_backend", "get_default_dtype",
