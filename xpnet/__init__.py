@@ -59,10 +59,11 @@ from .tensor import Tensor, as_tensor, concat, exp, log, maximum, tanh, tensor
 from .backend.random import Generator
 from .train import CheckpointError, EarlyStopping, History, NonFiniteLossError, evaluate, fit, load, predict, save
 from . import config  # noqa: E402 - after train: it builds on it
+from .compile import compile  # noqa: E402,A004 - xn.compile(step) / xn.compile(model)
 from .config import load_run
 
 __all__ = [
-    "Backend", "BackendMismatchError", "config_context", "get_config", "set_config", "CheckpointError", "Generator", "NonFiniteLossError", "EarlyStopping", "config",
+    "Backend", "BackendMismatchError", "compile", "config_context", "get_config", "set_config", "CheckpointError", "Generator", "NonFiniteLossError", "EarlyStopping", "config",
     "History", "data", "datasets", "evaluate", "fit", "load",
     "metrics", "predict", "preprocessing", "save", "BackendUnavailableError", "Function", "Tensor", "__version__", "as_tensor",
     "asarray", "autograd", "available_backends", "concat", "enable_grad", "exp", "get_backend", "get_default_dtype",

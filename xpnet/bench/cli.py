@@ -23,6 +23,7 @@ def add_arguments(ap) -> None:
                                                          "under a minute); --workloads/--rows/--rounds still apply")
     ap.add_argument("--no-torch", action="store_true", help="skip the PyTorch peer")
     ap.add_argument("--no-reference", action="store_true", help="skip the hand-written NumPy reference")
+    ap.add_argument("--no-compiled", action="store_true", help="skip the xn.compile column (xpnet-<backend>-compiled)")
     ap.add_argument("--torch-device", default=None, help="PyTorch device (default: cuda for cupy, else cpu)")
     ap.add_argument("--out", default="benchmarks/results", help="output folder (default benchmarks/results)")
     ap.add_argument("--name", default=None, help="file stem (default cpu / gpu-<name> / quick)")
@@ -68,7 +69,8 @@ def run(args) -> int:
     results = {}
     for name in names:
         wl = WORKLOADS[name]
-        times, rss = runner.run_workload(wl, backends, rows, rounds, args.seed, torch_device, with_torch, with_ref, log)
+        times, rss = runner.run_workload(wl, backends, rows, rounds, args.seed, torch_device, with_torch, with_ref, log,
+                                         compiled=not getattr(args, "no_compiled", False))
         results[name] = {"workload": wl.to_json(), "times": times, "rss": rss}
     machine = runner.machine_info(torch_device)
     stem_name = args.name or ("quick" if args.quick else (f"gpu-{machine.get('gpu', 'unknown').replace(' ', '-')}" if gpu else "cpu"))

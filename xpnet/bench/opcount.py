@@ -93,6 +93,48 @@ def count_xpnet(wl, steps=3, seed=0) -> dict:
     return results[0]
 
 
+def count_compiled(wl, steps=3, seed=0) -> dict:
+    """Device operations per training step of ``xn.compile``'s replay on the cupy path (the stand-in
+    counts the replayed plan's calls): ``{"total": n, "plan_ops": n, "views": n, "by_name": {...},
+    "host_reads": n}``. ``plan_ops`` counts the plan's operations that are not views."""
+    from ..compile import compile as xcompile
+    from ..compile.plan import VIEW_OPS
+    from .cupy_standin import COUNTERS
+
+    b = standin_backend()
+    X, y = _data(wl, seed)
+    with B.use_backend(b):
+        B.manual_seed(seed)
+        model = build_xpnet(wl.layers)
+        opt = xpnet_optimizer(model.parameters(), wl.optimizer)
+        Xd, yd = B.asarray(X), B.asarray(y)
+        model.train()
+
+        def step(xb, yb):
+            loss = nn.functional.cross_entropy(model(xb), yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss.data
+
+        f = xcompile(step, state=(model, opt))
+        results = []
+        for i in range(3 + steps):
+            COUNTERS.reset()
+            f(Xd, yd)
+            if i >= 3:
+                results.append({"total": COUNTERS.n_ops, "by_name": dict(COUNTERS.ops), "host_reads": COUNTERS.n_reads})
+    if f.fallback is not None or f.stats["replays"] != steps:
+        raise ValueError(f"{wl.name}: the compiled step did not replay ({f.fallback or f.stats})")
+    if any(r["total"] != results[0]["total"] for r in results):
+        raise ValueError(f"{wl.name}: compiled operation counts differ between replays: {results}")
+    plan = f.plans[-1]
+    views = sum(op.name() in VIEW_OPS for op in plan.ops)
+    out = dict(results[0])
+    out["plan_ops"], out["views"] = len(plan.ops) - views, views
+    return out
+
+
 def count_torch(wl, steps=3, seed=0) -> dict:
     """The same counts for PyTorch eager (``foreach`` optimisers) from ``torch.profiler``."""
     import torch
@@ -176,7 +218,7 @@ def count_all(names=("W1", "W2", "W3", "W4"), with_torch=True) -> dict:
     out = {}
     for n in names:
         wl = WORKLOADS[n]
-        out[n] = {"workload": wl.to_json(), "xpnet-cupy": count_xpnet(wl)}
+        out[n] = {"workload": wl.to_json(), "xpnet-cupy": count_xpnet(wl), "xpnet-cupy-compiled": count_compiled(wl)}
         if with_torch:
             out[n]["torch-eager-foreach"] = count_torch(wl)
     return out
@@ -192,15 +234,21 @@ def markdown(counts, command="xpnet bench --count-ops") -> str:
              "multi-tensor launch on CUDA). CPU dispatch differs a little from CUDA's (dropout is two operators "
              "here, one fused kernel there), so the PyTorch column approximates its CUDA launch count. Steady "
              "state (after two warm-up steps), one step of one batch.", "",
-             "| workload | batch | xpnet cupy: forward | backward | optimiser | **total** | PyTorch eager: forward "
-             "| backward | optimiser | **total** | xpnet ÷ PyTorch |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "xpnet compiled (`xn.compile`): the replayed plan, counted the same way on the stand-in (no fusion "
+             "yet: the plan issues the eager step's array operations minus those it folds to constants or drops "
+             "as dead; its host reads per step are listed).", "",
+             "| workload | batch | xpnet cupy: forward | backward | optimiser | **total** | xpnet compiled | "
+             "PyTorch eager: forward | backward | optimiser | **total** | xpnet ÷ PyTorch | compiled ÷ PyTorch |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for n, r in counts.items():
         x, t = r["xpnet-cupy"], r.get("torch-eager-foreach")
+        c = r.get("xpnet-cupy-compiled")
+        ctot = f"**{c['total']}** ({c['host_reads']} host reads)" if c else "–"
         tcols = (f"{t['forward']:g} | {t['backward']:g} | {t['optimizer']:g} | **{t['total']:g}** | "
-                 f"{x['total'] / t['total']:.2f}") if t else "– | – | – | – | –"
+                 f"{x['total'] / t['total']:.2f} | " + (f"{c['total'] / t['total']:.2f}" if c else "–")) if t \
+            else "– | – | – | – | – | –"
         lines.append(f"| {n} | {r['workload']['batch_size']} | {x['forward']} | {x['backward']} | {x['optimizer']} "
-                     f"| **{x['total']}** | {tcols} |")
+                     f"| **{x['total']}** | {ctot} | {tcols} |")
     lines += ["", "xpnet operations by name (one step):", ""]
     for n, r in counts.items():
         by = sorted(r["xpnet-cupy"]["by_name"].items(), key=lambda kv: (-kv[1], kv[0]))

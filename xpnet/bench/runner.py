@@ -73,6 +73,48 @@ class XpnetImpl:
             B.synchronize(self.b)
 
 
+class XpnetCompiledImpl(XpnetImpl):
+    """The same model and loop with ``xn.compile``: the training step traced once and replayed, and
+    inference through ``xn.compile(model)``."""
+
+    def __init__(self, wl, weights, backend, X, y):
+        super().__init__(wl, weights, backend, X, y)
+        self.name += "-compiled"
+        from ..compile import compile as xcompile
+
+        model, opt = self.model, self.opt
+
+        def step(xb, yb):
+            loss = nn.functional.cross_entropy(model(xb), yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+        self.step = xcompile(step, state=(model, opt))
+        self.forward = xcompile(model)
+
+    def train_epoch(self, perm):
+        b, xp = self.b, self.b.xp
+        bs, step = self.bs, self.step
+        with B.use_backend(b):
+            p = B.asarray(perm, backend=b)
+            X, y = xp.take(self.X, p, axis=0), xp.take(self.y, p, axis=0)
+            self.model.train()
+            n = X.shape[0]
+            for i in range(0, n, bs):
+                j = min(i + bs, n)
+                step(X[i:j, ...], y[i:j])
+            B.synchronize(b)
+
+    def infer(self):
+        with B.use_backend(self.b):
+            self.model.eval()
+            n = self.X.shape[0]
+            for i in range(0, n, INFER_BATCH):
+                self.forward(self.X[i:min(i + INFER_BATCH, n), ...])
+            B.synchronize(self.b)
+
+
 class TorchImpl:
     def __init__(self, wl, weights, device, X, y):
         from . import torch_peer
@@ -134,8 +176,10 @@ def _stats(xs):
     return {"median": statistics.median(xs), "min": min(xs), "max": max(xs), "runs": xs}
 
 
-def run_workload(wl, backends, rows, rounds, seed, torch_device, with_torch=True, with_ref=True, progress=None):
-    """Time one workload; returns {impl: {"train": stats, "infer": stats}, ...} and RSS samples."""
+def run_workload(wl, backends, rows, rounds, seed, torch_device, with_torch=True, with_ref=True, progress=None,
+                 compiled=True):
+    """Time one workload; returns {impl: {"train": stats, "infer": stats}, ...} and RSS samples.
+    ``compiled``: also time each xpnet backend with ``xn.compile`` (``xpnet-<backend>-compiled``)."""
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((rows, 128), dtype=np.float32)
     y = rng.integers(0, 10, rows).astype(np.int64)
@@ -144,6 +188,8 @@ def run_workload(wl, backends, rows, rounds, seed, torch_device, with_torch=True
         init = build_xpnet(wl.layers)
         weights = [B.to_numpy(p.data).copy() for p in init.parameters()]
     impls = [XpnetImpl(wl, weights, b, X, y) for b in backends]
+    if compiled:
+        impls += [XpnetCompiledImpl(wl, weights, b, X, y) for b in backends]
     if with_torch:
         impls.append(TorchImpl(wl, weights, torch_device, X, y))
     if with_ref:

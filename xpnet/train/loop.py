@@ -14,6 +14,7 @@ from ..backend import backend_of, describe, namespace_of, on_host_check, to_nump
 from ..data import ArrayDataset, DataLoader
 from ..backend import random as _random
 from ..nn import Module
+from ..options import get_option
 from ..nn import functional as F
 from ..optim.clip import clip_grad_norm_
 from ..tensor import Tensor
@@ -213,7 +214,7 @@ def fit(model, train, *, loss="cross_entropy", optimizer, epochs: int = 10, batc
         validation=None, validation_split: float | None = None, scheduler=None, early_stopping=None,
         metrics=("accuracy",), progress: bool = True, callbacks=(), shuffle: bool = True, seed=None,
         initial_epoch: int = 0, verbose: bool = False, generator=None, checkpoint=None, resume=None,
-        clip_grad_norm: float | None = None) -> History:
+        clip_grad_norm: float | None = None, compile: bool | None = None) -> History:
     """Train ``model`` on ``train`` ((X, y), ArrayDataset or DataLoader) and return a :class:`History`.
 
     ``validation``: (X, y) or ArrayDataset, or ``validation_split`` a fraction held out (stratified)
@@ -225,6 +226,8 @@ def fit(model, train, *, loss="cross_entropy", optimizer, epochs: int = 10, batc
     ``metrics``: ``"accuracy"`` (logged for class labels only) and callables ``fn(y_true, y_pred)``
     returning a number or 0-d array, logged as ``fn.__name__`` (the row-weighted mean over the epoch's
     batches) and ``val_<name>`` (on all validation predictions at once).
+    ``compile``: trace the training step once and replay it (:func:`xpnet.compile`; same results, less
+    Python per step); default: the ``compile`` option (``xn.set_config(compile=...)``).
     ``progress``: a bar in a terminal, one line per epoch elsewhere (``xpnet.train.progress``).
     ``generator``: an :class:`xn.Generator` for this run's dropout masks (and shuffles, without
     ``seed``), as PyTorch's ``generator=``; default: this thread's stream of the model's backend.
@@ -289,7 +292,24 @@ def fit(model, train, *, loss="cross_entropy", optimizer, epochs: int = 10, batc
     bar = EpochProgress(epochs, initial_epoch, enabled=progress, verbose=verbose)
     xp = loader.dataset.backend.xp
     stop = False
-    labels_unchecked = loss_fn in (F.cross_entropy, F.nll_loss)
+    def train_step(xb, yb):
+        out = model(xb)
+        if unchecked:  # once, in the first (eager) call
+            _check_labels_once((("y", loader), ("validation y", val)), out.data)
+            unchecked.clear()
+        l = loss_fn(out, yb)
+        optimizer.zero_grad()
+        l.backward()
+        if clip_grad_norm:
+            clip_grad_norm_(model.parameters(), clip_grad_norm)
+        optimizer.step()
+        return l.data, out.data
+
+    unchecked = [True] if loss_fn in (F.cross_entropy, F.nll_loss) else []
+    if get_option("compile") if compile is None else compile:
+        from ..compile import compile as compile_step
+
+        train_step = compile_step(train_step, state=(model, optimizer))
     with _random.use_generator(gen):
         for epoch in range(initial_epoch, initial_epoch + epochs):
             t0 = time.perf_counter()
@@ -297,17 +317,7 @@ def fit(model, train, *, loss="cross_entropy", optimizer, epochs: int = 10, batc
             model.train()
             stats = _EpochStats(xp, custom)
             for xb, yb in loader:
-                out = model(xb)
-                if labels_unchecked:
-                    _check_labels_once((("y", loader), ("validation y", val)), out.data)
-                    labels_unchecked = False
-                l = loss_fn(out, yb)
-                optimizer.zero_grad()
-                l.backward()
-                if clip_grad_norm:
-                    clip_grad_norm_(model.parameters(), clip_grad_norm)
-                optimizer.step()
-                stats.add(l.data, out.data, yb)
+                stats.add(*train_step(xb, yb), yb)
             train_loss, train_acc, bad = stats.read()
             if bad >= 0:
                 kept = getattr(early_stopping, "best_state", None)
