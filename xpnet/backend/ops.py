@@ -17,6 +17,8 @@ one unless the library's file overrides it). Fast kernels are looked up by famil
 """
 from __future__ import annotations
 
+import numpy as _np
+
 from ..options import get_option
 from .dtypes import is_integral
 from .registry import _BY_ID, backend_for
@@ -98,3 +100,17 @@ def gelu_fast_path(xp, x):
 
 __all__ = ["batchnorm_kernels", "erf", "erf_array_api", "fast_kernels", "gelu_fast_path", "host_native",
            "is_integral", "label_range", "one_hot", "pick", "scatter_add", "single_device", "supports_views"]
+
+
+def is_host_scalar(x) -> bool:
+    """True for a NumPy scalar (``numpy.float32(1.0)``, what NumPy returns for a full reduction): a
+    0-d value that is not an array of any namespace."""
+    return isinstance(x, _np.generic)
+
+
+def library_modules() -> tuple:
+    """The top-level module names of the registered array libraries (for code that walks objects and
+    must not descend into a library's internals)."""
+    from .registry import names
+
+    return names()  # each built-in backend is named after its library

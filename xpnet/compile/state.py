@@ -24,7 +24,18 @@ def _opaque(obj) -> bool:
     if name in ("Generator", "Backend", "RLock", "Lock", "local", "Thread", "Event", "Condition", "EpochProgress",
                 "DataLoader", "ArrayDataset", "History", "Context"):
         return True
-    return mod.startswith(("numpy.random", "torch", "threading", "_thread", "weakref", "logging", "io", "cupy"))
+    return mod.split(".", 1)[0] in _OPAQUE_PACKAGES or mod.split(".", 1)[0] in _libraries()
+
+
+# infrastructure never holding a step's state; the array libraries' own objects (generators, devices,
+# streams) are opaque too (their arrays are recognised before this test)
+_OPAQUE_PACKAGES = frozenset({"threading", "_thread", "weakref", "logging", "io"})
+
+
+def _libraries() -> tuple:
+    from ..backend.ops import library_modules
+
+    return library_modules()
 
 
 def _slots(cls):
