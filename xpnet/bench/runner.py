@@ -107,7 +107,7 @@ class XpnetCompiledImpl(XpnetImpl):
             B.synchronize(b)
 
     def infer(self):
-        with B.use_backend(self.b):
+        with B.use_backend(self.b), no_grad():
             self.model.eval()
             n = self.X.shape[0]
             for i in range(0, n, INFER_BATCH):
