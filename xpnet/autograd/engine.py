@@ -41,6 +41,7 @@ from __future__ import annotations
 import functools
 import math
 
+from ..backend.devices import ArrayHolder
 from ..backend import asarray, is_array, mismatch, namespace_name, namespace_of, resolve_dtype, to_device, to_numpy
 from .grad_mode import _state
 
@@ -200,7 +201,7 @@ def run_backward(tensor, grad, retain_graph=False):
 
 
 # -- Tensor ------------------------------------------------------------------------------------------
-class Tensor:
+class Tensor(ArrayHolder):
     """A backend array (``.data``) with an optional gradient (``.grad``, a raw array of the same
     backend) and the graph node that produced it.
 

@@ -16,6 +16,15 @@ class BackendMismatchError(ValueError):
     """Two arrays from different backends or devices met in one operation."""
 
 
+
+class ArrayHolder:
+    """The base of :class:`xpnet.Tensor` (defined here, below the engine, so that the backend can
+    tell a Tensor from an array without importing the engine): an object whose ``.data`` is one
+    backend array."""
+
+    __slots__ = ()
+
+
 def namespace_of(x):
     """The Array API namespace of array ``x`` (``array_api_compat`` wrapper where needed; for NumPy
     arrays xpnet's own, with faster reductions: :mod:`xpnet.backend.numpy_ns`)."""
@@ -84,7 +93,7 @@ def asarray(data, dtype=None, backend=None):
     float dtype (float32) unless ``dtype`` says otherwise, so float64 files never slip into a float32
     run; arrays of other backends keep their dtype unless ``dtype`` is given."""
     b = get_backend() if backend is None else _resolve(backend)
-    if hasattr(data, "_xp") and hasattr(data, "data"):  # a Tensor
+    if isinstance(data, ArrayHolder):  # a Tensor
         data = data.data
     xp = b.xp
     if is_array(data) and not isinstance(data, np.ndarray):
@@ -102,7 +111,7 @@ def asarray(data, dtype=None, backend=None):
 
 def to_numpy(x) -> np.ndarray:
     """A host NumPy array of ``x`` (array of any backend, or Tensor); no copy when already NumPy."""
-    if hasattr(x, "_xp") and hasattr(x, "data"):
+    if isinstance(x, ArrayHolder):
         x = x.data
     if isinstance(x, np.ndarray):
         return x
@@ -119,7 +128,7 @@ def to_device(obj, target):
     lists, tuples and dicts move element-wise.
     """
     b = _resolve(target)
-    if hasattr(obj, "_xp") and hasattr(obj, "data"):  # Tensor
+    if isinstance(obj, ArrayHolder):  # Tensor
         return obj.to(b)
     if is_array(obj):
         return _move_array(obj, b)
@@ -172,7 +181,7 @@ def on_host_check(x, name: str, num_classes=None) -> None:
 def check_numeric(data, name: str):
     """``data`` as an array (host data via NumPy), refusing ragged, text, complex and object data
     with an error naming the argument (before NumPy's own message would)."""
-    if hasattr(data, "_xp") and hasattr(data, "data"):
+    if isinstance(data, ArrayHolder):
         data = data.data
     if isinstance(data, (str, bytes, dict, set)) or data is None:
         raise TypeError(f"{name}: expected a numeric array, got {type(data).__name__}")

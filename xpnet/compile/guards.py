@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import types
 
+from ..autograd.engine import Tensor
 from ..autograd.grad_mode import is_grad_enabled
 from ..options import get_option
 
 
 def _stateful(obj) -> bool:
     return (hasattr(obj, "param_groups") and hasattr(obj, "step")) or (
-        hasattr(obj, "parameters") and hasattr(obj, "training")) or (hasattr(obj, "_xp") and hasattr(obj, "data"))
+        hasattr(obj, "parameters") and hasattr(obj, "training")) or isinstance(obj, Tensor)
 
 
 def roots_of(fn, explicit=()):
@@ -112,7 +113,7 @@ def _arg_key(a):
     shape = getattr(a, "shape", None)
     if shape is not None and hasattr(a, "dtype"):
         data = getattr(a, "data", None)
-        if data is not None and hasattr(a, "_xp"):  # a Tensor
+        if isinstance(a, Tensor):
             return ("T", type(data), tuple(data.shape), data.dtype, _dev(data), a.requires_grad)
         return (type(a), tuple(shape), a.dtype, _dev(a))
     if isinstance(a, (list, tuple)):

@@ -12,11 +12,12 @@ array; multi-output values are averaged uniformly over the outputs (scikit-learn
 from __future__ import annotations
 
 from ..backend import asarray, describe, namespace_of
+from ..autograd.engine import data_of
 
 
 def _pair(y_true, y_pred):
-    y_true = y_true.data if hasattr(y_true, "_xp") else y_true
-    y_pred = y_pred.data if hasattr(y_pred, "_xp") else y_pred
+    y_true = data_of(y_true)
+    y_pred = data_of(y_pred)
     if not hasattr(y_true, "__array_namespace__"):
         y_true = asarray(y_true)
     if not hasattr(y_pred, "__array_namespace__"):

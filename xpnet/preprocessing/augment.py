@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from ..backend import backend_of, describe
 from ..backend.random import uniform
+from ..autograd.engine import data_of
 
 
 def _images(x, name):
-    data = x.data if hasattr(x, "_xp") else x
+    data = data_of(x)
     if data.ndim != 4:
         raise ValueError(f"{name}: expected images of shape (N, C, H, W), got {describe(data)}")
     return data
