@@ -8,9 +8,10 @@
   ``residual`` (wrap every hidden block whose width equals the previous one in Residual), ``init``;
   ``type = "cnn" | "rnn" | "attention"`` puts a feature extractor (:mod:`xpnet.nn.extractors`, keys
   ``channels``, ``kernel_size``, ``patch``, ``embed_dim``, ``heads``) before the MLP head;
-  ``activation = "none"`` is the identity (report 000's ablation base).
-A hidden block is Linear → norm → activation → dropout (report 000 §2.12); with
-``norm_after_activation`` Linear → activation → norm → dropout (report 002).
+  ``activation = "none"`` is the identity (a linear model, the base of activation ablations).
+A hidden block is Linear → norm → activation → dropout (BatchNorm before the nonlinearity, as in
+Ioffe & Szegedy 2015, "Batch Normalization", §3.2); with ``norm_after_activation`` Linear →
+activation → norm → dropout.
 """
 from __future__ import annotations
 

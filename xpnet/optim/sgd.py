@@ -7,7 +7,8 @@ from .optimizer import Optimizer, check_flag, check_number, implementation_flags
 class SGD(Optimizer):
     """PyTorch ``SGD`` (same positional order): g ← ±∇ + λW (− with ``maximize``);
     b ← μb + (1 − τ)g (b₁ = g); g ← g + μb (Nesterov) or b; W ← W − ηg.
-    With τ = 0 this is report 000's v ← μv − η(∇ + λW), W ← W + v, scaled by η.
+    With τ = 0 this is the classical momentum v ← μv − η(∇ + λW), W ← W + v (Sutskever et al. 2013,
+    "On the importance of initialization and momentum"), scaled by η. Source: the PyTorch ``torch.optim.SGD`` doc.
     Storage: see :class:`~xpnet.optim.Optimizer` (flat buffers; ``foreach=False`` the per-parameter loop);
     ``fused`` is accepted and ignored."""
 
