@@ -256,12 +256,3 @@ def test_fast_kernels_follow_the_fast_option(backend):
         expected = backend_for(xp).fast_kernels("batchnorm")
         assert ops.batchnorm_kernels(xp) is expected
         assert (expected is not None) == (backend.name == "cupy")
-
-
-def test_names_moved_out_of_special_still_resolve():
-    from xpnet.backend import special
-
-    for name in ("scatter_add", "one_hot", "pick", "label_range", "is_integral", "gelu_fast_path"):
-        assert getattr(special, name) is getattr(ops, name)
-    with pytest.raises(AttributeError):
-        special.no_such_function

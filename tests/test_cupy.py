@@ -54,8 +54,6 @@ def test_training_step_makes_no_host_round_trip(on_gpu, monkeypatch):
 
 
 def test_cupy_fast_paths_equal_generic(on_gpu):
-    from xpnet.backend import special
-
     x = xn.tensor(np.random.default_rng(1).standard_normal((300, 70)), requires_grad=True)
     outs = []
     for fast in (True, False):

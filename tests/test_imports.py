@@ -395,13 +395,6 @@ def find_module_state() -> set:
 _MEMO = "memo cache: the value is a pure function of the key"
 ALLOWED = {
     "xpnet.backend.registry:_CACHE": _MEMO + " (one Backend object per (name, device))",
-    "xpnet.backend.devices:_BY_NAMESPACE": _MEMO + " (the Backend of an array's namespace and device)",
-    "xpnet.backend.fused:_BY_NAMESPACE": _MEMO + " (the fused-kernel module of a namespace)",
-    "xpnet.backend.special:_NAMES": _MEMO + " (a namespace's name)",
-    "xpnet.backend.special:_ERF": _MEMO + " (a namespace's erf)",
-    "xpnet.backend.special:_CLASSES": _MEMO + " (arange(num_classes) per namespace, device, dtype; bounded)",
-    "xpnet.backend.special:_INTEGRAL": _MEMO + " (isdtype(dtype, 'integral'))",
-    "xpnet.backend.special:_FAST_MODULES": _MEMO + " (the fast-kernel module of a backend)",
     "xpnet.bench.cupy_standin.hostkernel:_LOADED": _MEMO + " (a compiled host library per kernel source)",
     "xpnet.bench.cupy_standin:_SAVED": "the real cupy modules install() took out of sys.modules, put back by "
                                        "uninstall(): mirrors sys.modules, which is process state by nature",

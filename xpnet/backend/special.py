@@ -1,25 +1,13 @@
-"""erf, the special function the Array API standard lacks: the pure Array-API version
-(:func:`erf_array_api`, the generic backend's) and :func:`erf`, which takes each backend's native one
-(``scipy.special.erf``, ``torch.special.erf``, ``cupyx.scipy.special.erf``) through
-:mod:`xpnet.backend.ops`.
-
-The other functions that lived here (``scatter_add``, ``one_hot``, ``pick``, ``label_range``,
-``is_integral``, ``gelu_fast_path``) are now in :mod:`xpnet.backend.ops` (dispatch) and the backend
-files (implementations); the old names still resolve here, for code written before the split.
+"""erf, the special function the Array API standard lacks, in pure Array-API code
+(:func:`erf_array_api`): the generic backend's ``erf``. Layers call :func:`xpnet.backend.ops.erf`,
+which takes each backend's native one (``scipy.special.erf``, ``torch.special.erf``,
+``cupyx.scipy.special.erf``) where it has one.
 """
 from __future__ import annotations
 
 import math
 
 _SQRT_PI = math.sqrt(math.pi)
-
-
-def erf(xp, x):
-    """The error function erf(x) = 2/√π ∫₀ˣ e^(−t²) dt, elementwise, keeping ``x``'s dtype: the
-    backend's native one, else :func:`erf_array_api` (same as :func:`xpnet.backend.ops.erf`)."""
-    from .ops import erf as _erf
-
-    return _erf(xp, x)
 
 
 # Cephes single precision (erff.c, S. L. Moshier, Cephes Math Library 2.2, 1992): coefficients
@@ -78,14 +66,3 @@ def erf_array_api(xp, x):
     erfc = xp.exp(-(w * w)) * q * tail
     outer = sign * (1.0 - erfc)
     return xp.where(ax <= 1.0, inner, outer)
-
-
-_MOVED = ("scatter_add", "one_hot", "pick", "label_range", "is_integral", "gelu_fast_path")
-
-
-def __getattr__(name):
-    if name in _MOVED:
-        from . import ops
-
-        return getattr(ops, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
