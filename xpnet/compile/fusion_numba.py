@@ -1,10 +1,165 @@
-"""NumPy target of the fusion pass: numba ``@njit`` loops (placeholder)."""
+# purity: host -- generates numba code for NumPy arrays (the NumPy target of the fusion pass)
+"""NumPy target of the fusion pass: one numba ``@njit`` loop nest per :class:`~.fusion.Group`.
+
+The generated function loops over the group's iteration shape (``prange`` on the outer loop when the
+shape has at least :data:`PARALLEL_MIN` elements: below it, starting the threads costs more than the
+loop, measured on this machine), loads one element of every input (inputs are broadcast views, so a
+``(256,)`` bias in a ``(32, 256)`` loop is read with stride 0), evaluates the group's operations on
+scalars in their dtypes (``np.float32(x) * np.float32(y)``: float32 arithmetic, as NumPy's) and
+stores the results that leave the group and the in-place targets. The source is cached by content:
+in the process (one dispatcher per source) and on disk (numba's ``cache=True`` over a generated
+module in the xpnet cache folder), so a new trace of a known group costs no compilation.
+"""
 from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import pathlib
+import tempfile
+
+import numpy as np
+
+from .fusion import _BIN, _CMP, compute_dtype, fused_op
+
+PARALLEL_MIN = 1 << 18  # elements; see the module docstring and benchmarks/results/cpu.md
+_NP = {"float32": "np.float32", "float64": "np.float64", "int32": "np.int32", "int64": "np.int64", "bool": "np.bool_"}
+_UNARY = {"exp": "np.exp({})", "log": "np.log({})", "sqrt": "np.sqrt({})", "abs": "abs({})", "tanh": "np.tanh({})",
+          "negative": "(-{})", "neg": "(-{})", "positive": "({})", "pos": "({})", "square": "({0} * {0})"}
 
 
 def available() -> bool:
-    return False
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _lit(v):
+    return repr(bool(v)) if isinstance(v, bool) else repr(v)
+
+
+def source_of(group, parallel):
+    """(function name, Python source) of the group's kernel ``k(*inputs, *scalars, *outputs, *targets)``."""
+    meta = group.meta
+    name = {}
+    params = []
+    for v in group.inputs:
+        name[v] = f"x{v}"
+        params.append(f"a{v}")
+    snames = {}
+    for i, s in enumerate(group.scalars):
+        snames[id(s)] = f"s{i}"
+        params.append(f"s{i}")
+    params += [f"o{v}" for v in group.outputs] + [f"w{v}" for v in group.targets]
+    k = len(group.shape)
+    idx = "[" + ", ".join(f"i{d}" for d in range(k)) + "]" if k else "[()]"
+    lines = []
+    ind = "    "
+    for d in range(k):
+        rng = "prange" if d == 0 and parallel else "range"
+        lines.append(f"{ind}for i{d} in {rng}(n{d}):")
+        ind += "    "
+    for v in group.inputs:
+        lines.append(f"{ind}x{v} = a{v}{idx}")
+    for v in group.targets:
+        name[v] = f"y{v}"
+        lines.append(f"{ind}y{v} = w{v}{idx}")
+
+    def operand(o, dt):
+        kind, x = o
+        src = name[x] if kind == "var" else (snames[id(x)] if kind == "sym" else _lit(x))
+        return f"{_NP[dt]}({src})" if dt else src
+
+    for nd in group.nodes:
+        cd = compute_dtype(nd, meta)
+        ops, f = nd.operands, nd.fn
+        if f in _BIN:
+            e = f"{operand(ops[0], cd)} {_BIN[f]} {operand(ops[1], cd)}"
+        elif f in _CMP:
+            e = f"{operand(ops[0], cd)} {_CMP[f]} {operand(ops[1], cd)}"
+        elif f in ("maximum", "minimum"):
+            a, b = operand(ops[0], cd), operand(ops[1], cd)
+            rel = ">" if f == "maximum" else "<"
+            e = f"{a} if ({a} != {a} or {a} {rel} {b}) else {b}"  # NaN propagates, as NumPy's
+        elif f == "where":
+            e = f"{operand(ops[1], cd)} if {operand(ops[0], 'bool')} else {operand(ops[2], cd)}"
+        elif f == "astype":
+            e = operand(ops[0], None)
+            if nd.dtype == "bool":
+                e = f"({e} != 0)"
+        else:
+            e = _UNARY[f].format(operand(ops[0], cd))
+        tgt = name[nd.out] if nd.inplace else f"t{nd.out}"
+        if not nd.inplace:
+            name[nd.out] = tgt
+        lines.append(f"{ind}{tgt} = {_NP[nd.dtype]}({e})")
+    for v in group.outputs:
+        lines.append(f"{ind}o{v}{idx} = {name[v]}")
+    for v in group.targets:
+        lines.append(f"{ind}w{v}{idx} = y{v}")
+    dims = [f"{ind[:4]}n{d} = {group.shape[d]}" for d in range(k)]
+    body = "\n".join(["    " + d.strip() for d in dims] + lines) or "    pass"
+    h = hashlib.sha256((",".join(params) + body + str(parallel)).encode()).hexdigest()[:16]
+    fname = f"xpnet_fused_{h}"
+    src = (f"def {fname}({', '.join(params)}):\n" + body + "\n")
+    return fname, src
+
+
+def _cache_dir() -> pathlib.Path:
+    d = pathlib.Path(os.environ.get("XPNET_CACHE") or tempfile.gettempdir()) / f"xpnet-numba-fused-{os.getuid()}"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+_DISPATCHERS: dict = {}
+
+
+def compile_source(fname, src, parallel):
+    """The njit dispatcher of ``src`` (cached in the process and, through numba's cache, on disk)."""
+    fn = _DISPATCHERS.get(src)
+    if fn is not None:
+        return fn
+    path = _cache_dir() / f"{fname}.py"
+    header = "import numpy as np\nfrom numba import njit, prange\n\n"
+    text = header + f"@njit(cache=True, parallel={parallel})\n" + src
+    if not path.exists() or path.read_text() != text:
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    spec = importlib.util.spec_from_file_location(f"xpnet_fused_cache.{fname}", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    fn = _DISPATCHERS[src] = getattr(mod, fname)
+    return fn
+
+
+class NumbaGroupKernel:
+    """``(*inputs, *scalars, *targets) -> new outputs`` (a tuple) for one group."""
+
+    def __init__(self, group):
+        size = int(np.prod(group.shape)) if group.shape else 1
+        self.parallel = size >= PARALLEL_MIN and len(group.shape) > 0
+        self.name, self.source = source_of(group, self.parallel)
+        self.fn = compile_source(self.name, self.source, self.parallel)
+        self.shape = group.shape
+        self.n_in, self.n_s = len(group.inputs), len(group.scalars)
+        self.new = [np.dtype(group.meta[v][1]) for v in group.outputs]
+        self.ops = len(group.nodes)
+
+    def __call__(self, *args):
+        shape, n = self.shape, self.n_in
+        ins = [np.broadcast_to(a, shape) for a in args[:n]]
+        scal = [float(s) for s in args[n:n + self.n_s]]
+        outs = tuple(np.empty(shape, d) for d in self.new)
+        self.fn(*ins, *scal, *outs, *args[n + self.n_s:])
+        return outs
+
+    def __repr__(self):
+        return f"<fused {self.name}: {self.ops} ops>"
 
 
 def emit_numba(group):
-    return None
+    """The fused plan op of ``group`` (None when a target is not a writable C array: then unfused)."""
+    return fused_op(group, NumbaGroupKernel(group))
