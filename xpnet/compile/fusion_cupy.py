@@ -99,8 +99,9 @@ class CupyGroupKernel:
         self.cupy = cupy
         self.in_params, self.out_params, self.operation = body_of(group)
         self.name = kernel_name(self.in_params, self.out_params, self.operation)
+        self.options = ("--fmad=false",)  # no a*b+c contraction into fma: the bits of CuPy's one-op kernels
         self.kernel = cupy.ElementwiseKernel(self.in_params, self.out_params, self.operation, self.name,
-                                             options=("--fmad=false",))  # no a*b+c contraction: eager's bits
+                                             options=self.options)
         self.n_in = len(group.inputs) + len(group.scalars)
         self.new = [(group.shape, group.meta[v][1]) for v in group.outputs]
         self.n_targets = len(group.targets)
@@ -116,6 +117,10 @@ class CupyGroupKernel:
         outs = tuple(self.cupy.empty(s, dtype=d) for s, d in self.new)
         self.kernel(*args[:self.n_in], *outs, *args[self.n_in:])
         return outs
+
+    def spec(self):
+        """``[name, in_params, out_params, operation, options]`` (what tests/nvrtc_fused_check.py compiles)."""
+        return [self.name, self.in_params, self.out_params, self.operation, list(self.options)]
 
     @property
     def source(self):

@@ -6,17 +6,13 @@ shape has at least :data:`PARALLEL_MIN` elements: below it, starting the threads
 loop, measured on this machine), loads one element of every input (inputs are broadcast views, so a
 ``(256,)`` bias in a ``(32, 256)`` loop is read with stride 0), evaluates the group's operations on
 scalars in their dtypes (``np.float32(x) * np.float32(y)``: float32 arithmetic, as NumPy's) and
-stores the results that leave the group and the in-place targets. The source is cached by content:
-in the process (one dispatcher per source) and on disk (numba's ``cache=True`` over a generated
-module in the xpnet cache folder), so a new trace of a known group costs no compilation.
+stores the results that leave the group and the in-place targets. Sizes are read from the arrays,
+not baked in, and the dispatcher is cached by source in the process, so a new trace of a known group
+(another batch size, another model with the same layer kinds) compiles nothing.
 """
 from __future__ import annotations
 
 import hashlib
-import importlib.util
-import os
-import pathlib
-import tempfile
 
 import numpy as np
 
@@ -99,7 +95,8 @@ def source_of(group, parallel):
         lines.append(f"{ind}o{v}{idx} = {name[v]}")
     for v in group.targets:
         lines.append(f"{ind}w{v}{idx} = y{v}")
-    dims = [f"{ind[:4]}n{d} = {group.shape[d]}" for d in range(k)]
+    first = f"o{group.outputs[0]}" if group.outputs else f"w{group.targets[0]}"
+    dims = [f"n{d} = {first}.shape[{d}]" for d in range(k)]  # not baked in: one kernel for every batch size
     body = "\n".join(["    " + d.strip() for d in dims] + lines) or "    pass"
     h = hashlib.sha256((",".join(params) + body + str(parallel)).encode()).hexdigest()[:16]
     fname = f"xpnet_fused_{h}"
@@ -107,31 +104,20 @@ def source_of(group, parallel):
     return fname, src
 
 
-def _cache_dir() -> pathlib.Path:
-    d = pathlib.Path(os.environ.get("XPNET_CACHE") or tempfile.gettempdir()) / f"xpnet-numba-fused-{os.getuid()}"
-    d.mkdir(parents=True, exist_ok=True)
-    return d
-
-
 _DISPATCHERS: dict = {}
 
 
 def compile_source(fname, src, parallel):
-    """The njit dispatcher of ``src`` (cached in the process and, through numba's cache, on disk)."""
-    fn = _DISPATCHERS.get(src)
+    """The njit dispatcher of ``src`` (one per source in the process: a group met again, in another
+    trace or at another batch size, compiles nothing)."""
+    fn = _DISPATCHERS.get((src, parallel))
     if fn is not None:
         return fn
-    path = _cache_dir() / f"{fname}.py"
-    header = "import numpy as np\nfrom numba import njit, prange\n\n"
-    text = header + f"@njit(cache=True, parallel={parallel})\n" + src
-    if not path.exists() or path.read_text() != text:
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    spec = importlib.util.spec_from_file_location(f"xpnet_fused_cache.{fname}", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    fn = _DISPATCHERS[src] = getattr(mod, fname)
+    import numba
+
+    g = {"np": np, "prange": numba.prange}
+    exec(compile(src, f"<xpnet fused {fname}>", "exec"), g)
+    fn = _DISPATCHERS[(src, parallel)] = numba.njit(parallel=parallel)(g[fname])
     return fn
 
 
