@@ -3,8 +3,8 @@
 
 The generated function loops over the group's iteration shape (``prange`` on the outer loop when the
 shape has at least :data:`PARALLEL_MIN` elements: below it, starting the threads costs more than the
-loop, measured on this machine), loads one element of every input (inputs are broadcast views, so a
-``(256,)`` bias in a ``(32, 256)`` loop is read with stride 0), evaluates the group's operations on
+loop, measured on this machine), loads one element of every input (inputs are read with broadcasting indices: a
+``(256,)`` bias in a ``(32, 256)`` loop is read as ``a[i1]``, a ``(32, 1)`` column as ``a[i0, 0]``), evaluates the group's operations on
 scalars in their dtypes (``np.float32(x) * np.float32(y)``: float32 arithmetic, as NumPy's) and
 stores the results that leave the group and the in-place targets. Sizes are read from the arrays,
 not baked in, and the dispatcher is cached by source in the process, so a new trace of a known group
@@ -57,8 +57,14 @@ def source_of(group, parallel):
         rng = "prange" if d == 0 and parallel else "range"
         lines.append(f"{ind}for i{d} in {rng}(n{d}):")
         ind += "    "
-    for v in group.inputs:
-        lines.append(f"{ind}x{v} = a{v}{idx}")
+    for v in group.inputs:  # broadcasting by index: a (256,) bias in a (32, 256) loop is read as a[i1]
+        shp = tuple(meta[v][0])
+        if not shp:
+            lines.append(f"{ind}x{v} = a{v}")  # passed as a scalar (see NumbaGroupKernel.__call__)
+            continue
+        off = k - len(shp)
+        ix = ", ".join("0" if (n == 1 and group.shape[d + off] != 1) else f"i{d + off}" for d, n in enumerate(shp))
+        lines.append(f"{ind}x{v} = a{v}[{ix}]")
     for v in group.targets:
         name[v] = f"y{v}"
         lines.append(f"{ind}y{v} = w{v}{idx}")
@@ -131,15 +137,18 @@ class NumbaGroupKernel:
         self.fn = compile_source(self.name, self.source, self.parallel)
         self.shape = group.shape
         self.n_in, self.n_s = len(group.inputs), len(group.scalars)
+        self.zero_d = [i for i, v in enumerate(group.inputs) if not tuple(group.meta[v][0])]
         self.new = [np.dtype(group.meta[v][1]) for v in group.outputs]
         self.ops = len(group.nodes)
 
     def __call__(self, *args):
-        shape, n = self.shape, self.n_in
-        ins = [np.broadcast_to(a, shape) for a in args[:n]]
-        scal = [float(s) for s in args[n:n + self.n_s]]
+        shape, n, z = self.shape, self.n_in, self.zero_d
+        if z:
+            args = list(args)
+            for i in z:
+                args[i] = args[i][()]  # 0-d array or NumPy scalar -> scalar
         outs = tuple(np.empty(shape, d) for d in self.new)
-        self.fn(*ins, *scal, *outs, *args[n + self.n_s:])
+        self.fn(*args[:n + self.n_s], *outs, *args[n + self.n_s:])
         return outs
 
     def __repr__(self):
