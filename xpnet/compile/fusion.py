@@ -40,7 +40,7 @@ from .tracer import Op, Ref, SymRef
 _BIN = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/", "true_divide": "/"}
 _CMP = {"greater": ">", "greater_equal": ">=", "less": "<", "less_equal": "<=", "equal": "==", "not_equal": "!="}
 _UN = {"negative": "neg", "exp": "exp", "log": "log", "sqrt": "sqrt", "abs": "abs", "tanh": "tanh",
-       "square": "square", "positive": "pos"}
+       "square": "square", "positive": "pos", "ones_like": "ones_like", "zeros_like": "zeros_like"}
 _MBIN = {"__add__": "add", "__sub__": "subtract", "__mul__": "multiply", "__truediv__": "true_divide",
          "__radd__": "radd", "__rsub__": "rsubtract", "__rmul__": "rmultiply", "__rtruediv__": "rtrue_divide",
          "__gt__": "greater", "__ge__": "greater_equal", "__lt__": "less", "__le__": "less_equal",
@@ -79,7 +79,7 @@ def _operand(a):
 
 # functions whose float results are correctly rounded (IEEE 754): the same bits in any kernel language
 EXACT = set(_BIN) | set(_CMP) | {"negative", "positive", "neg", "pos", "abs", "square", "sqrt", "maximum", "minimum",
-                                 "where", "astype"}
+                                 "where", "astype", "ones_like", "zeros_like"}
 
 
 def as_node(op, meta, exact=False):
@@ -332,7 +332,8 @@ def may_overlap(ra, rb) -> bool:
 
 
 def target_of(real):
-    """``"cupy"`` (CuPy or its stand-in), ``"numba"`` (NumPy with the fast option and numba) or None."""
+    """The fusion target for arrays like ``real``: ``"cuda"`` (CuPy ElementwiseKernels: CuPy or its
+    stand-in), ``"numba"`` (NumPy with the fast option and numba installed) or None."""
     import sys
 
     from ..options import get_option
@@ -341,7 +342,7 @@ def target_of(real):
         return None
     cp = sys.modules.get("cupy")
     if cp is not None and isinstance(real, getattr(cp, "ndarray", ())):
-        return "cupy"
+        return "cuda"
     if isinstance(real, np.ndarray) and get_option("fast"):
         from . import fusion_numba
 
@@ -358,7 +359,7 @@ def apply(plan, trace, is_array):
     meta = meta_of(trace.real_of, is_array)
     from ..options import get_option
 
-    if target == "cupy":
+    if target == "cuda":
         import sys
 
         from .fusion_cupy import CupyGroupKernel

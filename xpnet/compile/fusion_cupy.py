@@ -16,7 +16,7 @@ from .fusion import _BIN, _CMP, compute_dtype
 
 C_TYPE = {"float32": "float", "float64": "double", "int32": "int", "int64": "long long", "bool": "bool"}
 _UNARY_C = {"exp": "exp({})", "log": "log({})", "sqrt": "sqrt({})", "abs": "abs({})", "tanh": "tanh({})",
-            "neg": "(-{})", "negative": "(-{})", "positive": "({})", "pos": "({})", "square": "({0} * {0})"}
+            "neg": "(-{})", "ones_like": "1", "zeros_like": "0", "negative": "(-{})", "positive": "({})", "pos": "({})", "square": "({0} * {0})"}
 
 
 def _lit(v):

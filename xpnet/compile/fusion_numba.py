@@ -21,7 +21,7 @@ from .fusion import _BIN, _CMP, compute_dtype, fused_op
 PARALLEL_MIN = 1 << 18  # elements; see the module docstring and benchmarks/results/cpu.md
 _NP = {"float32": "np.float32", "float64": "np.float64", "int32": "np.int32", "int64": "np.int64", "bool": "np.bool_"}
 _UNARY = {"exp": "np.exp({})", "log": "np.log({})", "sqrt": "np.sqrt({})", "abs": "abs({})", "tanh": "np.tanh({})",
-          "negative": "(-{})", "neg": "(-{})", "positive": "({})", "pos": "({})", "square": "({0} * {0})"}
+          "negative": "(-{})", "ones_like": "1", "zeros_like": "0", "neg": "(-{})", "positive": "({})", "pos": "({})", "square": "({0} * {0})"}
 
 
 def available() -> bool:

@@ -40,7 +40,7 @@ class Plan:
         self.fn = None
         self.source = ""
         self.live = set()             # variables read after the ops (outputs, write-backs, guards)
-        self.fusion = None            # the fusion target applied ("cupy", "numba") or None
+        self.fusion = None            # the fusion target applied ("cuda", "numba") or None
 
 
 def _refs(obj, out):
