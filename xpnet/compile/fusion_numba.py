@@ -2,8 +2,10 @@
 """NumPy target of the fusion pass: one numba ``@njit`` loop nest per :class:`~.fusion.Group`.
 
 The generated function loops over the group's iteration shape (``prange`` on the outer loop when the
-shape has at least :data:`PARALLEL_MIN` elements: below it, starting the threads costs more than the
-loop, measured on this machine), loads one element of every input (inputs are read with broadcasting indices: a
+shape has at least :data:`PARALLEL_MIN` elements: alone, a fused kernel gains from threads above about
+2^15 elements on the 2-core benchmark machine, but inside a training step, between OpenBLAS's threaded
+matrix products, a parallel kernel made W1's step 24× and W4's 1.9× slower, so the threshold is 2^22:
+benchmarks/results/cpu.md, ``benchmarks/fusion_threshold.py``), loads one element of every input (inputs are read with broadcasting indices: a
 ``(256,)`` bias in a ``(32, 256)`` loop is read as ``a[i1]``, a ``(32, 1)`` column as ``a[i0, 0]``), evaluates the group's operations on
 scalars in their dtypes (``np.float32(x) * np.float32(y)``: float32 arithmetic, as NumPy's) and
 stores the results that leave the group and the in-place targets. Sizes are read from the arrays,
@@ -18,7 +20,7 @@ import numpy as np
 
 from .fusion import _BIN, _CMP, compute_dtype, fused_op
 
-PARALLEL_MIN = 1 << 18  # elements; see the module docstring and benchmarks/results/cpu.md
+PARALLEL_MIN = 1 << 22  # elements (4 M): measured, see the module docstring and benchmarks/results/cpu.md
 _NP = {"float32": "np.float32", "float64": "np.float64", "int32": "np.int32", "int64": "np.int64", "bool": "np.bool_"}
 _UNARY = {"exp": "np.exp({})", "log": "np.log({})", "sqrt": "np.sqrt({})", "abs": "abs({})", "tanh": "np.tanh({})",
           "negative": "(-{})", "ones_like": "1", "zeros_like": "0", "neg": "(-{})", "positive": "({})", "pos": "({})", "square": "({0} * {0})"}
