@@ -1,6 +1,6 @@
 """Compile the fusion pass's generated ``ElementwiseKernel`` sources with NVRTC (sm_80, sm_90), as CuPy
 builds them at launch, with no GPU: ``python tests/nvrtc_fused_check.py KERNELS.json`` where the file
-holds ``[[name, in_params, out_params, operation, options], ...]`` (tests/test_fusion.py writes it from
+holds ``[[name, in_params, out_params, operation, options], ...]`` (tests/test_compile_fusion.py writes it from
 the compiled W1–W3 plans). Run where ``import cupy`` is the real CuPy. Reuses tests/nvrtc_check.py's
 NVRTC call; the argument infos carry each parameter's own dtype (the generated kernels use concrete
 types: float32 arrays, int64 labels, bool masks, float64 runtime scalars passed as scalars). Prints
