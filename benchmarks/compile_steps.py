@@ -3,7 +3,8 @@
 eager and the hand-written NumPy reference: the minimum over many short interleaved blocks, which a
 shared, loaded machine disturbs far less than a median of long epochs.
 
-Usage: ``python benchmarks/compile_steps.py W1,W2,W3 BLOCKS STEPS`` (e.g. ``W1,W2,W3 15 10``, ``W4 5 4``).
+Usage: ``python benchmarks/compile_steps.py W1,W2,W3 BLOCKS STEPS [nofuse]`` (e.g. ``W1,W2,W3 15 10``,
+``W4 5 4``); ``nofuse`` replays the compiled step unfused (``compile_fusion=False``) for comparison.
 Prints markdown rows: workload | impl | µs per training step | ÷ ref | ÷ torch | inference ms
 (``STEPS`` batches' rows in one pass) | ÷ torch.
 """
@@ -16,6 +17,10 @@ from xpnet import backend as B
 from xpnet.bench import runner
 from xpnet.bench.workloads import WORKLOADS, build_xpnet
 names = sys.argv[1].split(",")
+if len(sys.argv) > 4 and sys.argv[4] == "nofuse":
+    import xpnet as xn
+
+    xn.set_config(compile_fusion=False)
 blocks, steps = int(sys.argv[2]), int(sys.argv[3])
 for name in names:
     wl = WORKLOADS[name]

@@ -410,6 +410,7 @@ ALLOWED = {
     # ... and of the compile branch (issue 14):
     "xpnet.compile.scalars:_FN_NAMES": _MEMO + " (a scalar function -> its name in generated code; filled at "
                                        "import and by patch_math with names fixed by the function)",
+    "xpnet.compile.fusion_numba:_DISPATCHERS": _MEMO + " (the numba dispatcher of a generated kernel source)",
 }
 
 # Module-level state found on main before the redesign (issue 12); the backend, engine and optim branches

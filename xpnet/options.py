@@ -11,6 +11,11 @@ option             default    meaning
                               graph node (``xpnet.nn.fusion``); ``False`` runs every layer alone
 ``compile``        ``True``   the default of ``fit(compile=...)``: trace the training step once
                               and replay it (``xpnet.compile``)
+``compile_fusion`` ``True``   let a compiled step fuse runs of elementwise operations into one
+                              generated kernel (CuPy ``ElementwiseKernel``; numba on NumPy
+                              when ``fast`` is on; ``xpnet.compile.fusion``) where the results
+                              stay bit for bit eager's; ``"all"`` also fuses ``exp``/``log``...
+                              whose host math library may round one ulp apart from NumPy's
 ``default_dtype``  float32    the default floating dtype (also ``xn.set_default_dtype``)
 =================  =========  ===============================================================
 
@@ -47,7 +52,7 @@ class _Options:
     __slots__ = ("defaults", "local")
 
     def __init__(self):
-        self.defaults = {"fast": _env_fast(), "fuse": True, "compile": True, "default_dtype": "float32"}
+        self.defaults = {"fast": _env_fast(), "fuse": True, "compile": True, "compile_fusion": True, "default_dtype": "float32"}
         self.local = threading.local()
 
     def get(self, name):
@@ -69,6 +74,8 @@ def _check(name, value):
         if text not in _FLOATS:
             raise ValueError(f"set_config: default_dtype must be one of {_FLOATS}, got {value!r}")
         return text
+    if name == "compile_fusion" and value == "all":
+        return value
     if not isinstance(value, bool):
         raise TypeError(f"set_config: {name} must be a bool, got {value!r} ({type(value).__name__})")
     return value

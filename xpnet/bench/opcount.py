@@ -93,10 +93,21 @@ def count_xpnet(wl, steps=3, seed=0) -> dict:
     return results[0]
 
 
-def count_compiled(wl, steps=3, seed=0) -> dict:
+def count_compiled(wl, steps=3, seed=0, fusion="all") -> dict:
     """Device operations per training step of ``xn.compile``'s replay on the cupy path (the stand-in
     counts the replayed plan's calls): ``{"total": n, "plan_ops": n, "views": n, "by_name": {...},
-    "host_reads": n}``. ``plan_ops`` counts the plan's operations that are not views."""
+    "host_reads": n, "fused_kernels": n, "fused_ops": n}``. ``plan_ops`` counts the plan's operations
+    that are not views; ``fused_kernels`` the generated ElementwiseKernels among them and ``fused_ops``
+    the array operations they replace. ``fusion``: the ``compile_fusion`` option; ``"all"`` (default)
+    fuses what CuPy on a GPU fuses (``exp``/``log`` too: on a GPU the same device math as CuPy's
+    ufuncs; the stand-in's host kernels may round them one ulp apart, which a count ignores)."""
+    from ..options import config_context
+
+    with config_context(compile_fusion=fusion):
+        return _count_compiled(wl, steps, seed)
+
+
+def _count_compiled(wl, steps, seed):
     from ..compile import compile as xcompile
     from ..compile.plan import VIEW_OPS
     from .cupy_standin import COUNTERS
@@ -132,6 +143,8 @@ def count_compiled(wl, steps=3, seed=0) -> dict:
     views = sum(op.name() in VIEW_OPS for op in plan.ops)
     out = dict(results[0])
     out["plan_ops"], out["views"] = len(plan.ops) - views, views
+    fused = [op for op in plan.ops if hasattr(op.fn, "ops") and type(op.fn).__name__ == "CupyGroupKernel"]
+    out["fused_kernels"], out["fused_ops"] = len(fused), sum(op.fn.ops for op in fused)
     return out
 
 
@@ -234,25 +247,49 @@ def markdown(counts, command="xpnet bench --count-ops") -> str:
              "multi-tensor launch on CUDA). CPU dispatch differs a little from CUDA's (dropout is two operators "
              "here, one fused kernel there), so the PyTorch column approximates its CUDA launch count. Steady "
              "state (after two warm-up steps), one step of one batch.", "",
-             "xpnet compiled (`xn.compile`): the replayed plan, counted the same way on the stand-in (no fusion "
-             "yet: the plan issues the eager step's array operations minus those it folds to constants or drops "
-             "as dead; its host reads per step are listed).", "",
+             "xpnet compiled (`xn.compile`): the replayed plan, counted the same way on the stand-in: the eager "
+             "step's array operations minus those it folds to constants or drops as dead, with every run of "
+             "elementwise operations between matrix products, reductions, random draws and opaque kernels "
+             "fused into one generated `cupy.ElementwiseKernel` (`xpnet/compile/fusion.py`, counted with "
+             "`compile_fusion=\"all\"`, what CuPy on a GPU runs; in brackets: the fused kernels and the "
+             "operations they replace, and the host reads per step). The dropout mask's compare, cast and scale "
+             "fuse with their users; only its uniform draw stays a `random` launch. What remains unfused is "
+             "listed by name below: matrix products, reductions (`sum` for bias and BatchNorm gradients and the "
+             "loss, `mean` for BatchNorm statistics, `max` in log-softmax), the hand-written BatchNorm/GELU "
+             "kernels (opaque to the pass), the uniform draws and the flat optimiser's gradient `concatenate`. "
+             "These alone are 37 launches on W1, so elementwise fusion cannot reach 0.7× PyTorch (≤ 28) there; "
+             "the next steps would be reductions with a fused elementwise prologue/epilogue "
+             "(`cupy.ReductionKernel`), folding the BatchNorm/GELU kernels into the generated groups, bias adds "
+             "folded into the matrix product (cuBLAS `beta = 1`) and the gradients written into the flat buffer "
+             "directly (no `concatenate`).", "",
              "| workload | batch | xpnet cupy: forward | backward | optimiser | **total** | xpnet compiled | "
              "PyTorch eager: forward | backward | optimiser | **total** | xpnet ÷ PyTorch | compiled ÷ PyTorch |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for n, r in counts.items():
         x, t = r["xpnet-cupy"], r.get("torch-eager-foreach")
         c = r.get("xpnet-cupy-compiled")
-        ctot = f"**{c['total']}** ({c['host_reads']} host reads)" if c else "–"
+        ctot = (f"**{c['total']}** ({c.get('fused_kernels', 0)} fused ← {c.get('fused_ops', 0)} ops; "
+                f"{c['host_reads']} host reads)") if c else "–"
         tcols = (f"{t['forward']:g} | {t['backward']:g} | {t['optimizer']:g} | **{t['total']:g}** | "
                  f"{x['total'] / t['total']:.2f} | " + (f"{c['total'] / t['total']:.2f}" if c else "–")) if t \
             else "– | – | – | – | – | –"
         lines.append(f"| {n} | {r['workload']['batch_size']} | {x['forward']} | {x['backward']} | {x['optimizer']} "
                      f"| **{x['total']}** | {ctot} | {tcols} |")
-    lines += ["", "xpnet operations by name (one step):", ""]
+    lines += ["", "xpnet operations by name (one step, eager):", ""]
     for n, r in counts.items():
         by = sorted(r["xpnet-cupy"]["by_name"].items(), key=lambda kv: (-kv[1], kv[0]))
         lines.append(f"- **{n}**: " + ", ".join(f"{k} {v}" for k, v in by))
+    lines += ["", "xpnet compiled operations by name (one step; `kernel:xpnet_fused_*` are the generated "
+              "kernels, summed as `fused`):", ""]
+    for n, r in counts.items():
+        c = r.get("xpnet-cupy-compiled")
+        if not c:
+            continue
+        by: dict = {}
+        for k, v in c["by_name"].items():
+            k = "fused" if k.startswith("kernel:xpnet_fused_") else k
+            by[k] = by.get(k, 0) + v
+        lines.append(f"- **{n}**: " + ", ".join(f"{k} {v}" for k, v in sorted(by.items(), key=lambda kv: (-kv[1], kv[0]))))
     lines += ["", "Workloads:", ""] + [f"- **{k}**: {v['workload']['description']} (batch {v['workload']['batch_size']})"
                                        for k, v in counts.items()]
     return "\n".join(lines) + "\n"

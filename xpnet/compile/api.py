@@ -6,6 +6,7 @@ import warnings
 
 from ..options import get_option
 from .guards import call_key, find_modules, roots_of
+from . import fusion
 from .plan import MISS, NotHoistable, Plan, compile_plan, fold_constants, prune
 from .scalars import read_vars
 from .scalars import Sym, SymInt, make_input
@@ -174,6 +175,7 @@ class CompiledFunction:
                 return out
         _finish_consts(entry.previous if self.verify else None, plan)
         try:
+            fusion.apply(plan, trace, _is_array)
             compile_plan(plan, len(roots))
         except NotHoistable as e:
             self._give_up(str(e))
@@ -260,6 +262,7 @@ class CompiledFunction:
         for w in writebacks:
             if w[1][0] == "sym":
                 live.update(read_vars(w[1][1]))
+        plan.live = live
         ops, needed = prune(trace.ops, live)
         ops, folded, taint = fold_constants(ops, set(trace.inputs), trace.consts, trace.real_of)
         used = set()

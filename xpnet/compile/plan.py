@@ -39,6 +39,8 @@ class Plan:
         self.counts = {}
         self.fn = None
         self.source = ""
+        self.live = set()             # variables read after the ops (outputs, write-backs, guards)
+        self.fusion = None            # the fusion target applied ("cuda", "numba") or None
 
 
 def _refs(obj, out):

@@ -559,11 +559,34 @@ def _untraced(fn, args, kwargs):
         _local.trace = saved
 
 
+def _dropout_uniform(b, shape, dtype, gen=None):
+    """The one draw of the generic dropout mask (``Backend.dropout_mask``): U[0, 1) of ``shape``."""
+    from ..backend.dtypes import dtype_name
+    from ..backend.random import _native_of
+
+    return b.uniform(_native_of(gen, b), shape, dtype_name(dtype), 0.0, 1.0)
+
+
+def _generic_dropout(fn, args):
+    if getattr(fn, "__name__", "") != "dropout_mask" or len(args) != 4:
+        return False
+    from ..backend.base import Backend
+
+    return getattr(type(args[0]), "dropout_mask", None) is Backend.dropout_mask
+
+
 def _random_wrapper(fn):
     def draw(*args, **kwargs):
         t = getattr(_local, "trace", None)
         if t is None:
             return fn(*_unwrap(args), **_unwrap(kwargs))
+        if _generic_dropout(fn, args) and set(kwargs) <= {"gen"}:
+            # a backend without a native mask (CuPy): only the uniform draw is random; the compare,
+            # cast and scale that Backend.dropout_mask applies are traced (and fuse with their users)
+            b, shape, p, dtype = args
+            u = t.record("random", _dropout_uniform, (b, shape, dtype), kwargs,
+                         lambda ra, rk: _untraced(_dropout_uniform, ra, rk))
+            return b.xp.astype(u >= p, dtype) * (1.0 / (1.0 - p))
         return t.record("random", fn, args, kwargs, lambda ra, rk: _untraced(fn, ra, rk))
 
     draw.__name__ = draw.__qualname__ = getattr(fn, "__name__", "draw")

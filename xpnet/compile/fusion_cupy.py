@@ -1,0 +1,130 @@
+"""CuPy target of the fusion pass: one ``cupy.ElementwiseKernel`` per :class:`~.fusion.Group`.
+
+The body is CUDA C over scalars (CuPy's generated loop binds each parameter to one element,
+``cupy/_core/_kernel.pyx``): array inputs are typed input parameters, runtime scalars ``float64``
+inputs (converted to the operation's dtype where used, as NumPy 2 converts a weak Python scalar),
+new results and in-place targets are output parameters (a target is passed as the output array
+itself, so the kernel writes the parameter's buffer: ``p -= lr * g`` in the flat buffer, no copy).
+Intermediates are locals. Float arithmetic follows IEEE in the operation's dtype (``float`` for
+float32: ``expf``... through the overloads of CUDA's device math library).
+"""
+from __future__ import annotations
+
+import hashlib
+
+from .fusion import _BIN, _CMP, compute_dtype
+
+C_TYPE = {"float32": "float", "float64": "double", "int32": "int", "int64": "long long", "bool": "bool"}
+_UNARY_C = {"exp": "exp({})", "log": "log({})", "sqrt": "sqrt({})", "abs": "abs({})", "tanh": "tanh({})",
+            "neg": "(-{})", "ones_like": "1", "zeros_like": "0", "negative": "(-{})", "positive": "({})", "pos": "({})", "square": "({0} * {0})"}
+
+
+def _lit(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return f"{v}LL" if abs(v) > 2**31 - 1 else str(v)
+    return repr(float(v))
+
+
+def body_of(group):
+    """(in_params, out_params, operation) of the group's ElementwiseKernel."""
+    meta = group.meta
+    name = {}
+    ins = []
+    for v in group.inputs:
+        name[v] = f"a{v}"
+        ins.append(f"{meta[v][1]} a{v}")
+    sname = {}
+    for i, s in enumerate(group.scalars):
+        sname[id(s)] = f"s{i}"
+        ins.append(f"float64 s{i}")
+    outs = []
+    for v in group.outputs:
+        outs.append(f"{meta[v][1]} o{v}")
+    for v in group.targets:
+        name[v] = f"w{v}"
+        outs.append(f"{meta[v][1]} w{v}")
+    lines = []
+
+    def operand(o, ctype):
+        kind, x = o
+        if kind == "var":
+            src = name[x]
+        elif kind == "sym":
+            src = sname[id(x)]
+        else:
+            src = _lit(x)
+        return f"(({ctype}){src})" if ctype else src
+
+    for nd in group.nodes:
+        cd = compute_dtype(nd, meta)
+        ct = C_TYPE[cd] if cd else None
+        ops = nd.operands
+        f = nd.fn
+        if f in _BIN:
+            e = f"({operand(ops[0], ct)} {_BIN[f]} {operand(ops[1], ct)})"
+        elif f in _CMP:
+            e = f"({operand(ops[0], ct)} {_CMP[f]} {operand(ops[1], ct)})"
+        elif f in ("maximum", "minimum"):
+            a, b = operand(ops[0], ct), operand(ops[1], ct)
+            rel = ">" if f == "maximum" else "<"
+            e = f"(({a} != {a} || {a} {rel} {b}) ? {a} : {b})"  # NaN propagates, as NumPy's
+        elif f == "where":
+            e = f"({operand(ops[0], 'bool')} ? {operand(ops[1], ct)} : {operand(ops[2], ct)})"
+        elif f == "astype":
+            e = f"(({C_TYPE[nd.dtype]}){operand(ops[0], None)})"
+        else:
+            e = _UNARY_C[f].format(operand(ops[0], ct))
+        out_ct = C_TYPE[nd.dtype]
+        if nd.inplace:
+            lines.append(f"{name[nd.out]} = ({out_ct}){e};")
+        else:
+            name[nd.out] = f"t{nd.out}"
+            lines.append(f"{out_ct} t{nd.out} = ({out_ct}){e};")
+    for v in group.outputs:
+        lines.append(f"o{v} = t{v};")
+    return ", ".join(ins), ", ".join(outs), "\n".join(lines)
+
+
+def kernel_name(in_params, out_params, operation):
+    h = hashlib.sha256(f"{in_params}|{out_params}|{operation}".encode()).hexdigest()[:12]
+    return f"xpnet_fused_{h}"
+
+
+class CupyGroupKernel:
+    """Calls the group's ElementwiseKernel: ``(*inputs, *scalars, *targets) -> new outputs`` (a tuple)."""
+
+    def __init__(self, cupy, group):
+        self.cupy = cupy
+        self.in_params, self.out_params, self.operation = body_of(group)
+        self.name = kernel_name(self.in_params, self.out_params, self.operation)
+        self.options = ("--fmad=false",)  # no a*b+c contraction into fma: the bits of CuPy's one-op kernels
+        self.kernel = cupy.ElementwiseKernel(self.in_params, self.out_params, self.operation, self.name,
+                                             options=self.options)
+        self.n_in = len(group.inputs) + len(group.scalars)
+        self.new = [(group.shape, group.meta[v][1]) for v in group.outputs]
+        self.n_targets = len(group.targets)
+        self.ops = len(group.nodes)
+
+    def __call__(self, *args):
+        if not self.n_targets:
+            out = self.kernel(*args)
+            return out if type(out) is tuple else (out,)
+        if not self.new:
+            self.kernel(*args)
+            return ()
+        outs = tuple(self.cupy.empty(s, dtype=d) for s, d in self.new)
+        self.kernel(*args[:self.n_in], *outs, *args[self.n_in:])
+        return outs
+
+    def spec(self):
+        """``[name, in_params, out_params, operation, options]`` (what tests/nvrtc_fused_check.py compiles)."""
+        return [self.name, self.in_params, self.out_params, self.operation, list(self.options)]
+
+    @property
+    def source(self):
+        return self.operation
+
+    def __repr__(self):
+        return f"<fused {self.name}: {self.ops} ops>"
