@@ -191,24 +191,8 @@ class CompiledFunction:
                 continue
             if type(v) is TArray:
                 loc.set(v._real)
-        for loc, _ in numbers:
-            try:
-                v = loc.get()
-            except (KeyError, AttributeError):
-                continue
-            if isinstance(v, Sym):
-                loc.set(v._value())
-            elif type(v) is tuple and any(isinstance(e, Sym) for e in v):
-                loc.set(tuple(e._value() if isinstance(e, Sym) else e for e in v))
-        for loc, s, _ in sym_before.values():
-            try:
-                v = loc.get()
-            except (KeyError, AttributeError):
-                continue
-            if isinstance(v, Sym):
-                loc.set(v._value())
-            elif type(v) is tuple and any(isinstance(e, Sym) for e in v):
-                loc.set(tuple(e._value() if isinstance(e, Sym) else e for e in v))
+        for loc in [loc for loc, _ in numbers] + [loc for loc, _s, _ in sym_before.values()]:
+            _concretise(loc)
 
     def _make_plan(self, trace, before, sym_before, after_arrays, after_numbers, result):
         plan = Plan()
@@ -547,3 +531,15 @@ class CompiledModel(CompiledFunction):
 def enabled_default() -> bool:
     """``fit``'s default for ``compile=``: the ``compile`` option."""
     return bool(get_option("compile"))
+
+
+def _concretise(loc) -> None:
+    """Replace a traced runtime scalar (or a tuple holding some) stored at ``loc`` by its value."""
+    try:
+        v = loc.get()
+    except (KeyError, AttributeError):
+        return
+    if isinstance(v, Sym):
+        loc.set(v._value())
+    elif type(v) is tuple and any(isinstance(e, Sym) for e in v):
+        loc.set(tuple(e._value() if isinstance(e, Sym) else e for e in v))
