@@ -53,6 +53,16 @@ def _host_to(b, host):
     return asarray(host, backend=b)
 
 
+def scale_shift(out, scale: float, shift: float):
+    """``out·scale + shift`` in place, skipping the identity: turns draws of N(0, 1) or U[0, 1) into
+    N(shift, scale²) or U[shift, shift + scale)."""
+    if scale != 1.0:
+        out *= scale
+    if shift != 0.0:
+        out += shift
+    return out
+
+
 class Backend:
     """One array library on one device (generic: any Array API namespace).
 
@@ -182,9 +192,7 @@ class Backend:
     def uniform(self, g, shape: tuple, dtype: str, low: float, high: float):
         """Samples of U[low, high)."""
         out = _host_to(self, g.random(shape, dtype=np.float64 if dtype == "float64" else np.float32))
-        if (low, high) != (0.0, 1.0):
-            out = out * (high - low) + low
-        return out
+        return scale_shift(out, high - low, low)
 
     def permutation(self, g, n: int):
         """A random permutation of 0..n−1 as int64."""

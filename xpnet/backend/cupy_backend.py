@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from array_api_compat import device as device_of
 
-from .base import Backend, BackendUnavailableError
+from .base import Backend, BackendUnavailableError, scale_shift
 
 
 def _cuda_unusable(cupy, error) -> str:
@@ -110,18 +110,12 @@ class CupyBackend(Backend):
     def normal(self, g, shape, dtype, mean, std):
         with self.device:
             out = g.standard_normal(shape, dtype=dtype)
-        if std != 1.0:
-            out *= std
-        if mean != 0.0:
-            out += mean
-        return out
+        return scale_shift(out, std, mean)
 
     def uniform(self, g, shape, dtype, low, high):
         with self.device:
             out = g.random(shape, dtype=dtype)
-        if (low, high) != (0.0, 1.0):
-            out = out * (high - low) + low
-        return out
+        return scale_shift(out, high - low, low)
 
     def permutation(self, g, n):
         with self.device:

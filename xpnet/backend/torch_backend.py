@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from array_api_compat import device as device_of
 
-from .base import Backend, BackendUnavailableError
+from .base import Backend, BackendUnavailableError, scale_shift
 
 
 class TorchBackend(Backend):
@@ -79,18 +79,12 @@ class TorchBackend(Backend):
     def normal(self, g, shape, dtype, mean, std):
         t = self.native
         out = t.randn(shape, generator=g, device=self.device, dtype=getattr(t, dtype))
-        if std != 1.0:
-            out *= std
-        if mean != 0.0:
-            out += mean
-        return out
+        return scale_shift(out, std, mean)
 
     def uniform(self, g, shape, dtype, low, high):
         t = self.native
         out = t.rand(shape, generator=g, device=self.device, dtype=getattr(t, dtype))
-        if (low, high) != (0.0, 1.0):
-            out = out * (high - low) + low
-        return out
+        return scale_shift(out, high - low, low)
 
     def permutation(self, g, n):
         return self.native.randperm(n, generator=g, device=self.device)

@@ -61,20 +61,24 @@ def standin_backend():
     return B.load("cupy")
 
 
+def _setup(wl, seed):
+    """Workload ``wl``'s model (train mode), optimiser and one batch on the active backend, seeded."""
+    X, y = _data(wl, seed)
+    B.manual_seed(seed)
+    model = build_xpnet(wl.layers)
+    opt = xpnet_optimizer(model.parameters(), wl.optimizer)
+    model.train()
+    return model, opt, B.asarray(X), B.asarray(y)
+
+
 def count_xpnet(wl, steps=3, seed=0) -> dict:
     """Device operations per training step of workload ``wl`` on xpnet's cupy path (the stand-in):
     ``{"forward": n, "backward": n, "optimizer": n, "total": n, "by_name": {...}}``; every counted step
     must give the same numbers (else ValueError)."""
     from .cupy_standin import COUNTERS
 
-    b = standin_backend()
-    X, y = _data(wl, seed)
-    with B.use_backend(b):
-        B.manual_seed(seed)
-        model = build_xpnet(wl.layers)
-        opt = xpnet_optimizer(model.parameters(), wl.optimizer)
-        Xd, yd = B.asarray(X), B.asarray(y)
-        model.train()
+    with B.use_backend(standin_backend()):
+        model, opt, Xd, yd = _setup(wl, seed)
         results = []
         for i in range(2 + steps):
             COUNTERS.reset()
@@ -112,14 +116,8 @@ def _count_compiled(wl, steps, seed):
     from ..compile.plan import VIEW_OPS
     from .cupy_standin import COUNTERS
 
-    b = standin_backend()
-    X, y = _data(wl, seed)
-    with B.use_backend(b):
-        B.manual_seed(seed)
-        model = build_xpnet(wl.layers)
-        opt = xpnet_optimizer(model.parameters(), wl.optimizer)
-        Xd, yd = B.asarray(X), B.asarray(y)
-        model.train()
+    with B.use_backend(standin_backend()):
+        model, opt, Xd, yd = _setup(wl, seed)
 
         def step(xb, yb):
             loss = nn.functional.cross_entropy(model(xb), yb)
