@@ -30,6 +30,7 @@ The fused op replaces the run in the plan; the replay calls it like any other op
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -282,6 +283,34 @@ def compute_dtype(nd, meta):
     if nd.fn == "astype":
         return None  # the operand keeps its own type
     return nd.dtype
+
+
+class Syntax(NamedTuple):
+    """How a target language writes one elementwise operation on scalars (see :func:`expression`)."""
+
+    binary: str   # "{a} {op} {b}" with op from _BIN or _CMP
+    select: str   # "{c} ? {a} : {b}": a if c else b
+    or_: str      # the logical or
+    unary: dict   # fn -> "{}"-template
+    cast: object  # cast(node, operand) -> the expression of ``astype``
+
+
+def expression(nd, meta, operand, syntax: Syntax) -> str:
+    """The source of node ``nd``'s value in a target's syntax; ``operand(o, dtype)`` renders an operand
+    converted to ``dtype`` (a dtype name, or None for no conversion)."""
+    cd = compute_dtype(nd, meta)
+    ops, f = nd.operands, nd.fn
+    if f in _BIN or f in _CMP:
+        return syntax.binary.format(a=operand(ops[0], cd), op=_BIN.get(f) or _CMP[f], b=operand(ops[1], cd))
+    if f in ("maximum", "minimum"):
+        a, b = operand(ops[0], cd), operand(ops[1], cd)
+        rel = ">" if f == "maximum" else "<"
+        return syntax.select.format(c=f"({a} != {a} {syntax.or_} {a} {rel} {b})", a=a, b=b)  # NaN propagates
+    if f == "where":
+        return syntax.select.format(c=operand(ops[0], "bool"), a=operand(ops[1], cd), b=operand(ops[2], cd))
+    if f == "astype":
+        return syntax.cast(nd, operand)
+    return syntax.unary[f].format(operand(ops[0], cd))
 
 
 def meta_of(real_of, is_array):

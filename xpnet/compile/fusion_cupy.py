@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import hashlib
 
-from .fusion import _BIN, _CMP, compute_dtype
+from .fusion import Syntax, expression
 
 C_TYPE = {"float32": "float", "float64": "double", "int32": "int", "int64": "long long", "bool": "bool"}
 _UNARY_C = {"exp": "exp({})", "log": "log({})", "sqrt": "sqrt({})", "abs": "abs({})", "tanh": "tanh({})",
             "neg": "(-{})", "ones_like": "1", "zeros_like": "0", "negative": "(-{})", "positive": "({})", "pos": "({})", "square": "({0} * {0})"}
+
+
+_SYNTAX = Syntax(binary="({a} {op} {b})", select="({c} ? {a} : {b})", or_="||", unary=_UNARY_C,
+                 cast=lambda nd, operand: f"(({C_TYPE[nd.dtype]}){operand(nd.operands[0], None)})")
 
 
 def _lit(v):
@@ -47,7 +51,8 @@ def body_of(group):
         outs.append(f"{meta[v][1]} w{v}")
     lines = []
 
-    def operand(o, ctype):
+    def operand(o, dtype):
+        ctype = C_TYPE[dtype] if dtype else None
         kind, x = o
         if kind == "var":
             src = name[x]
@@ -58,24 +63,7 @@ def body_of(group):
         return f"(({ctype}){src})" if ctype else src
 
     for nd in group.nodes:
-        cd = compute_dtype(nd, meta)
-        ct = C_TYPE[cd] if cd else None
-        ops = nd.operands
-        f = nd.fn
-        if f in _BIN:
-            e = f"({operand(ops[0], ct)} {_BIN[f]} {operand(ops[1], ct)})"
-        elif f in _CMP:
-            e = f"({operand(ops[0], ct)} {_CMP[f]} {operand(ops[1], ct)})"
-        elif f in ("maximum", "minimum"):
-            a, b = operand(ops[0], ct), operand(ops[1], ct)
-            rel = ">" if f == "maximum" else "<"
-            e = f"(({a} != {a} || {a} {rel} {b}) ? {a} : {b})"  # NaN propagates, as NumPy's
-        elif f == "where":
-            e = f"({operand(ops[0], 'bool')} ? {operand(ops[1], ct)} : {operand(ops[2], ct)})"
-        elif f == "astype":
-            e = f"(({C_TYPE[nd.dtype]}){operand(ops[0], None)})"
-        else:
-            e = _UNARY_C[f].format(operand(ops[0], ct))
+        e = expression(nd, meta, operand, _SYNTAX)
         out_ct = C_TYPE[nd.dtype]
         if nd.inplace:
             lines.append(f"{name[nd.out]} = ({out_ct}){e};")

@@ -18,12 +18,20 @@ import hashlib
 
 import numpy as np
 
-from .fusion import _BIN, _CMP, compute_dtype, fused_op
+from .fusion import Syntax, expression, fused_op
 
 PARALLEL_MIN = 1 << 22  # elements (4 M): measured, see the module docstring and benchmarks/results/cpu.md
 _NP = {"float32": "np.float32", "float64": "np.float64", "int32": "np.int32", "int64": "np.int64", "bool": "np.bool_"}
 _UNARY = {"exp": "np.exp({})", "log": "np.log({})", "sqrt": "np.sqrt({})", "abs": "abs({})", "tanh": "np.tanh({})",
           "negative": "(-{})", "ones_like": "1", "zeros_like": "0", "neg": "(-{})", "positive": "({})", "pos": "({})", "square": "({0} * {0})"}
+
+
+def _cast(nd, operand):
+    e = operand(nd.operands[0], None)
+    return f"({e} != 0)" if nd.dtype == "bool" else e
+
+
+_SYNTAX = Syntax(binary="{a} {op} {b}", select="{a} if {c} else {b}", or_="or", unary=_UNARY, cast=_cast)
 
 
 def available() -> bool:
@@ -77,24 +85,7 @@ def source_of(group, parallel):
         return f"{_NP[dt]}({src})" if dt else src
 
     for nd in group.nodes:
-        cd = compute_dtype(nd, meta)
-        ops, f = nd.operands, nd.fn
-        if f in _BIN:
-            e = f"{operand(ops[0], cd)} {_BIN[f]} {operand(ops[1], cd)}"
-        elif f in _CMP:
-            e = f"{operand(ops[0], cd)} {_CMP[f]} {operand(ops[1], cd)}"
-        elif f in ("maximum", "minimum"):
-            a, b = operand(ops[0], cd), operand(ops[1], cd)
-            rel = ">" if f == "maximum" else "<"
-            e = f"{a} if ({a} != {a} or {a} {rel} {b}) else {b}"  # NaN propagates, as NumPy's
-        elif f == "where":
-            e = f"{operand(ops[1], cd)} if {operand(ops[0], 'bool')} else {operand(ops[2], cd)}"
-        elif f == "astype":
-            e = operand(ops[0], None)
-            if nd.dtype == "bool":
-                e = f"({e} != 0)"
-        else:
-            e = _UNARY[f].format(operand(ops[0], cd))
+        e = expression(nd, meta, operand, _SYNTAX)
         tgt = name[nd.out] if nd.inplace else f"t{nd.out}"
         if not nd.inplace:
             name[nd.out] = tgt
