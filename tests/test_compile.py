@@ -293,3 +293,28 @@ def test_compile_rejects_non_callable():
     with pytest.raises(TypeError, match="fn"):
         xn.compile(3)
     assert isinstance(xn.compile(lambda x: x), CompiledFunction)
+
+
+def test_first_call_traced_in_a_fresh_process():
+    """The first xpnet call of a process may be a trace: the fast kernel modules (numba GELU) are then
+    imported and compiled inside it. They must still be recorded, and numba must see ``math``'s own
+    functions (it failed with "module 'xpnet.compile.scalars' has no attribute 'exp'", so the compiled
+    model silently ran eagerly)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import warnings, numpy as np, xpnet as xn\n"
+        "from xpnet import nn\n"
+        "warnings.simplefilter('error')\n"
+        "m = nn.Sequential(nn.Linear(6, 16), nn.BatchNorm1d(16), nn.GELU(), nn.Linear(16, 3)); m.eval()\n"
+        "x = xn.asarray(np.random.default_rng(0).standard_normal((2000, 6)).astype(np.float32))\n"
+        "f = xn.compile(m)\n"
+        "with xn.no_grad():\n"
+        "    outs = [f(x) for _ in range(4)]\n"
+        "    ref = m(x)\n"
+        "assert f.stats['replays'] >= 1 and f.fallback is None, (f.stats, f.fallback)\n"
+        "np.testing.assert_allclose(xn.to_numpy(outs[-1].data), xn.to_numpy(ref.data), rtol=1e-6, atol=1e-6)\n"
+        "print('ok', f.stats)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and "ok" in r.stdout, r.stderr[-3000:]

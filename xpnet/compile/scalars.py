@@ -264,15 +264,38 @@ def _math_wrapper(name, fn):
     return f
 
 
+_REAL_MATH: dict = {}  # while patched: name -> the real function
+
+
 def patch_math():
     """Make ``math``'s scalar functions Sym-aware; returns the function that undoes it."""
     saved = {n: getattr(math, n) for n in _MATH if hasattr(math, n)}
+    wrapped = {n: _math_wrapper(n, fn) for n, fn in saved.items()}
     for n, fn in saved.items():
-        setattr(math, n, _math_wrapper(n, fn))
+        setattr(math, n, wrapped[n])
         _FN_NAMES.setdefault(fn, f"_math_{n}")
+    _REAL_MATH.update(saved)
 
     def undo():
         for n, fn in saved.items():
             setattr(math, n, fn)
+        _REAL_MATH.clear()
 
     return undo
+
+
+class real_math:
+    """Context: ``math``'s own functions back while an opaque call runs on real values inside a trace.
+    A kernel compiler (numba) that compiles on that call resolves ``math.exp`` in its source, and loads
+    its typing registries keyed by the ``math`` functions, on the first compile: it must see the real
+    ones, or the compile fails (or registers the wrapper)."""
+
+    def __enter__(self):
+        self.patched = {n: getattr(math, n) for n in _REAL_MATH}
+        for n, fn in _REAL_MATH.items():
+            setattr(math, n, fn)
+
+    def __exit__(self, *exc):
+        for n, fn in self.patched.items():
+            setattr(math, n, fn)
+        return False

@@ -23,7 +23,7 @@ import threading
 import types
 import warnings
 
-from .scalars import Sym, patch_math
+from .scalars import Sym, patch_math, real_math
 
 _local = threading.local()
 
@@ -554,7 +554,8 @@ def _untraced(fn, args, kwargs):
     saved = _local.trace
     _local.trace = None
     try:
-        return fn(*args, **kwargs)
+        with real_math():
+            return fn(*args, **kwargs)
     finally:
         _local.trace = saved
 
@@ -667,6 +668,15 @@ def _host_scalar_wrapper(fn):
     return read
 
 
+def _load_fast_kernels(xp):
+    """Import the backend's fast kernel modules before patching, so that their functions are the
+    recorded ones even when a trace is the first call that uses them."""
+    from ..backend import ops as S
+
+    for family in ("gelu", "batchnorm"):
+        S.fast_kernels(xp, family)
+
+
 def _patch_random():
     from ..backend import random as R
     from ..backend import ops as S
@@ -691,6 +701,7 @@ class tracing:
     def __enter__(self):
         _PATCH_LOCK.acquire()
         try:
+            _load_fast_kernels(self.xp)
             self.saved = [(m, _patch_namespace(m)) for m in _namespaces_for(self.xp)]
             self.random = _patch_random()
             self.math = patch_math()
