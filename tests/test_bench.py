@@ -2,6 +2,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from xpnet.bench.reference_numpy import RefMLP, RefOptimizer, cross_entropy_grad
 from xpnet.bench.workloads import WORKLOADS, build_xpnet
@@ -53,3 +54,18 @@ def test_colab_notebook_is_valid_and_its_python_compiles():
     for c in code:
         python = "\n".join(line for line in "".join(c["source"]).splitlines() if not line.lstrip().startswith("!"))
         ast.parse(python)
+
+
+def test_host_step_times_interleaves_eager_compiled_and_reference():
+    from xpnet.bench import steptime
+    from xpnet.bench.workloads import WORKLOADS
+
+    t = steptime.host_step_times(WORKLOADS["W3"], blocks=2, steps=2, with_torch=False)
+    assert set(t) == {"xpnet-numpy", "xpnet-numpy-compiled", "numpy-handwritten"}
+    for d in t.values():
+        assert 0 < d["train_us"]["min"] <= d["train_us"]["median"]
+        assert 0 < d["infer_ms"]["min"] <= d["infer_ms"]["median"]
+    md = steptime.markdown({"W3": t}, "test")
+    assert "| W3 | xpnet-numpy-compiled |" in md and "÷ torch" in md
+    with pytest.raises(ValueError, match="blocks"):
+        steptime.host_step_times(WORKLOADS["W3"], blocks=0)

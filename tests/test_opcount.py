@@ -81,7 +81,7 @@ def test_a_planted_per_parameter_copy_exceeds_the_cap(counts):
 def test_bench_count_ops_writes_the_table_beside_pytorch(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     r = subprocess.run([sys.executable, "-m", "xpnet.cli.main", "bench", "--count-ops", "--workloads", "W1",
-                        "--out", str(tmp_path)], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+                        "--host-blocks", "2", "--out", str(tmp_path)], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     data = json.loads((tmp_path / "ops.json").read_text())
     torch_w1 = data["W1"]["torch-eager-foreach"]
@@ -90,3 +90,27 @@ def test_bench_count_ops_writes_the_table_beside_pytorch(tmp_path):
     assert any(k.startswith("optimizer:aten::_foreach_") for k in torch_w1["by_name"])
     md = (tmp_path / "ops.md").read_text()
     assert f"**{data['W1']['xpnet-cupy']['total']}**" in md and "PyTorch eager" in md
+    # the host time per step on this CPU, beside the counts: eager, compiled and PyTorch, measured
+    host = data["W1"]["host_time"]
+    assert set(host) == {"xpnet-numpy", "xpnet-numpy-compiled", "torch-cpu"}
+    assert all(0 < t["train_us"]["min"] <= t["train_us"]["median"] for t in host.values())
+    assert "| W1 | xpnet-numpy-compiled |" in md and "Host time per step" in md
+
+
+def test_bench_count_ops_rejects_negative_host_blocks(tmp_path):
+    from xpnet.bench import cli
+
+    args = cli_args(["--count-ops", "--workloads", "W1", "--host-blocks", "-1", "--out", str(tmp_path)])
+    with pytest.raises(ValueError, match="--host-blocks.*-1"):
+        cli.run(args)
+    assert not (tmp_path / "ops.md").exists()
+
+
+def cli_args(argv):
+    import argparse
+
+    from xpnet.bench import cli
+
+    ap = argparse.ArgumentParser()
+    cli.add_arguments(ap)
+    return ap.parse_args(argv)

@@ -30,6 +30,9 @@ def add_arguments(ap) -> None:
     ap.add_argument("--count-ops", action="store_true",
                     help="count device operations per training step (xpnet's cupy path on the CuPy stand-in, "
                          "PyTorch eager from torch.profiler) instead of timing; writes <out>/ops.md and ops.json")
+    ap.add_argument("--host-blocks", type=int, default=10,
+                    help="with --count-ops: interleaved timing blocks for the host time per step of xpnet eager, "
+                         "compiled and PyTorch on this CPU (default 10; 0 skips the timing)")
 
 
 def run(args) -> int:
@@ -95,8 +98,22 @@ def _count_ops(args) -> int:
     unknown = [n for n in names if n not in WORKLOADS]
     if unknown:
         raise ValueError(f"--workloads: unknown {unknown}; expected some of {sorted(WORKLOADS)}")
+    if args.host_blocks < 0:
+        raise ValueError(f"--host-blocks: expected 0 (no timing) or a positive count, got {args.host_blocks}")
     counts = opcount.count_all(names, with_torch=not args.no_torch)
-    md = opcount.markdown(counts, "xpnet bench " + " ".join(shlex.quote(a) for a in sys.argv[2:]))
+    command = "xpnet bench " + " ".join(shlex.quote(a) for a in sys.argv[2:])
+    md = opcount.markdown(counts, command)
+    if args.host_blocks:
+        from . import steptime
+
+        times = {}
+        for n in names:
+            wl = WORKLOADS[n]
+            print(f"[xpnet bench] {n}: host time per step, {args.host_blocks} blocks", file=sys.stderr, flush=True)
+            times[n] = steptime.host_step_times(wl, blocks=args.host_blocks, steps=max(2, 640 // wl.batch_size),
+                                                with_torch=not args.no_torch, with_ref=False)
+            counts[n]["host_time"] = times[n]
+        md += "\n" + steptime.markdown(times, command)
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     stem = out / (args.name or "ops")
