@@ -7,6 +7,7 @@ import warnings
 from ..options import get_option
 from .guards import call_key, find_modules, roots_of
 from . import fusion
+from .buffers import preallocate
 from .plan import MISS, NotHoistable, Plan, compile_plan, fold_constants, prune
 from .scalars import read_vars
 from .scalars import Sym, SymInt, make_input
@@ -176,6 +177,7 @@ class CompiledFunction:
         _finish_consts(entry.previous if self.verify else None, plan)
         try:
             fusion.apply(plan, trace, _is_array)
+            preallocate(plan, trace)
             compile_plan(plan, len(roots))
         except NotHoistable as e:
             self._give_up(str(e))

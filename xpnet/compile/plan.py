@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 
+from .buffers import Slot
 from .scalars import read_vars
 from .scalars import render as render_expr
 from .state import path_source
@@ -41,6 +42,7 @@ class Plan:
         self.source = ""
         self.live = set()             # variables read after the ops (outputs, write-backs, guards)
         self.fusion = None            # the fusion target applied ("cuda", "numba") or None
+        self.buffers = None           # buffers.Buffers: preallocated results (NumPy), or None
 
 
 def _refs(obj, out):
@@ -175,6 +177,8 @@ def render(obj, names):
         return f"v{obj.n}"
     if t is SymRef:
         return render_expr(obj.expr, names, _sym_slot)
+    if t is Slot:
+        return f"B[{obj.index}]"
     if t is bool or obj is None or t is int or t is str:
         return repr(obj)
     if t is float:
@@ -304,6 +308,8 @@ def compile_plan(plan: Plan, root_count: int):
             lines.append(f"    v{var} = _copy({c})")
         else:
             lines.append(f"    v{var} = {c}")
+    if plan.buffers is not None:
+        lines.append("    B = _buffers()")
     ops = plan.ops
     if dynamic:  # guards on values read from host arrays: computed first, before any write
         cone = hoistable(ops, [v for e, _ in dynamic for v in read_vars(e)])
@@ -334,6 +340,8 @@ def compile_plan(plan: Plan, root_count: int):
     src = "\n".join(lines)
     g = dict(names)
     g["_copy"] = _copy
+    if plan.buffers is not None:
+        g["_buffers"] = plan.buffers.get
     import math as _m
     import operator as _op
 
