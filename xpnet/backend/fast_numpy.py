@@ -123,17 +123,21 @@ def _kernel(kind, x):
     return _KERNELS[kind + ("32" if x.dtype.char == "f" else "64"), x.size >= PARALLEL_MIN]
 
 
-def gelu_forward(x):
-    """(x·Φ(x), Φ(x)) in one pass."""
-    y = np.empty_like(x)
-    cdf = np.empty_like(x)
+def gelu_forward(x, out=None):
+    """(x·Φ(x), Φ(x)) in one pass. ``out``: a (y, Φ) pair of C-contiguous arrays shaped like ``x`` to
+    write instead of new ones (a compiled replay's buffers)."""
+    y, cdf = (np.empty_like(x), np.empty_like(x)) if out is None else out
     _kernel("fwd", x)(x.reshape(-1), y.reshape(-1), cdf.reshape(-1))
     return y, cdf
 
 
-def gelu_backward(g, x, cdf):
-    """g·(Φ(x) + x·φ(x)) in one pass."""
+def gelu_backward(g, x, cdf, out=None):
+    """g·(Φ(x) + x·φ(x)) in one pass. ``out``: a C-contiguous array shaped like ``x`` to write."""
     g = np.ascontiguousarray(g)
-    out = np.empty_like(x)
+    out = np.empty_like(x) if out is None else out
     _kernel("bwd", x)(g.reshape(-1), x.reshape(-1), cdf.reshape(-1), out.reshape(-1))
     return out
+
+
+# xn.compile may pass its preallocated buffers as out= (xpnet/compile/buffers.py)
+gelu_forward.writes_out = gelu_backward.writes_out = True

@@ -8,8 +8,8 @@ out=B[5])``. A fresh array costs an allocation and, from the kernel, the first t
 ``a + 1`` runs in 0.3 ms fresh and 0.08 ms into a reused buffer on this machine kind. ``out=`` gives
 NumPy's own result bit for bit (the same loop, the same BLAS call).
 
-A result gets a buffer when it is an ``ndarray`` of at least one dimension made by a NumPy ufunc or an
-arithmetic/matmul operator, and nothing read after the replay (outputs, write-backs, guards) is it or a
+A result gets a buffer when it is an ``ndarray`` of at least one dimension made by a NumPy ufunc, an
+arithmetic/matmul operator or a backend kernel that takes ``out=`` (marked ``writes_out``: the numba GELU), and nothing read after the replay (outputs, write-backs, guards) is it or a
 view of it: those escape to the caller and must stay fresh. Each thread has its own set of buffers
 (made on its first replay), so one compiled function called from several threads never shares one.
 """
@@ -92,8 +92,13 @@ def _refs(obj):
 
 
 def _rewrite(op):
-    """(ufunc, positional args) the op computes, or None if it is not one we write with ``out=``."""
-    if op.inplace is not None or op.multi or len(op.outs) != 1:
+    """(function, positional args) the op computes, or None if it is not one we write with ``out=``:
+    NumPy ufuncs and operators, and backend kernels marked ``writes_out`` (one array per output)."""
+    if op.inplace is not None or not op.outs:
+        return None
+    if op.kind == "call" and getattr(op.fn, "writes_out", False) and "out" not in op.kwargs:
+        return op.fn, tuple(op.args)
+    if op.multi or len(op.outs) != 1:
         return None
     if op.kind == "method" and not op.kwargs:
         if op.fn in _UFUNC_OF and len(op.args) == (1 if op.fn == "__neg__" else 2):
@@ -116,15 +121,19 @@ def preallocate(plan, trace) -> int:
     specs, new_ops = [], []
     for op in plan.ops:
         r = _rewrite(op)
-        v = op.outs[0] if op.outs else None
-        real = real_of.get(v)
-        if (r is None or v in esc or type(real) is not np.ndarray or real.ndim == 0
-                or not (real.flags.c_contiguous or real.flags.f_contiguous)):
+        reals = [real_of.get(v) for v in op.outs]
+        if (r is None or any(v in esc for v in op.outs)
+                or not all(type(a) is np.ndarray and a.ndim > 0 and (a.flags.c_contiguous or a.flags.f_contiguous)
+                           for a in reals)):
             new_ops.append(op)
             continue
-        ufunc, args = r
-        specs.append((real.shape, real.dtype, "C" if real.flags.c_contiguous else "F"))
-        new_ops.append(Op("call", ufunc, args, {"out": Slot(len(specs) - 1)}, op.outs))
+        fn, args = r
+        slots = []
+        for a in reals:
+            specs.append((a.shape, a.dtype, "C" if a.flags.c_contiguous else "F"))
+            slots.append(Slot(len(specs) - 1))
+        kwargs = dict(op.kwargs, out=tuple(slots) if op.multi else slots[0])
+        new_ops.append(Op("call", fn, args, kwargs, op.outs, multi=op.multi))
     if specs:
         plan.ops = new_ops
         plan.buffers = Buffers(specs)
