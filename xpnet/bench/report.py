@@ -47,7 +47,7 @@ def markdown(results, meta) -> str:
              f"{meta['machine']['cpu_count']} CPUs; numpy {meta['machine']['numpy']}, torch {meta['machine'].get('torch')} "
              f"({meta['machine'].get('torch_threads')} threads); rows per epoch {meta['rows']}, rounds {meta['rounds']}.", "",
              "Training: seconds per epoch, median (min–max) over interleaved rounds. Inference: seconds per pass over "
-             "all rows (batches of 10,000). Ratios < 1 mean xpnet is faster.", "",
+             "all rows (batches of 10,000), median of three passes per round. Ratios < 1 mean xpnet is faster.", "",
              "| workload | impl | train s/epoch | torch | ref (NumPy by hand) | xpnet ÷ torch | xpnet ÷ ref | ref ÷ torch "
              "| infer s | torch infer | infer ÷ torch | RSS growth MB, epochs 2→3 |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
