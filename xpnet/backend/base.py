@@ -10,13 +10,13 @@ backend names: code asks the backend object (``registry.backend_for(xp)`` or ``b
 
 The protocol, by group (each method documents its contract):
 
-- facts (class attributes): ``single_device``, ``supports_views``, ``host_native``, ``rng_kind``,
+- facts (class attributes): ``single_device``, ``supports_views``, ``host_native``, ``folds_bias``, ``rng_kind``,
   ``exports_dlpack``, ``dlpack_cuda``, ``gpu_alternative``, ``kernels``;
 - loading: ``load(device)`` (classmethod), ``parse_device``, ``devices()``, ``device_arg(dev)``;
 - data: ``from_host``, ``to_numpy``, ``move_same``, ``import_foreign``, ``synchronize``, ``on_host``;
 - random streams: ``new_generator``, ``rng_state``, ``restore_rng``, ``normal``, ``uniform``,
   ``permutation``, ``dropout_mask``;
-- math the standard lacks: ``erf``, ``scatter_add``, ``one_hot``, ``pick``, ``label_range``;
+- math the standard lacks: ``affine``, ``erf``, ``scatter_add``, ``one_hot``, ``pick``, ``label_range``;
 - optional fast kernels: ``fast_kernels(family)`` from the ``kernels`` table (honours
   ``xn.config_context(fast=False)`` through :mod:`xpnet.backend.ops`).
 
@@ -79,6 +79,8 @@ class Backend:
     #: the arrays are the host's own (NumPy): reading a value costs no device synchronisation, and
     #: data handed over as such arrays is host input that xpnet moves to the active backend
     host_native = False
+    #: :meth:`affine` is one library call with the bias inside the matrix product (PyTorch's addmm)
+    folds_bias = False
     #: the format of :meth:`rng_state` (checkpoints only restore a stream of the same kind)
     rng_kind = "numpy"
     #: arrays can leave through DLPack (to NumPy or PyTorch on the same device)
@@ -206,6 +208,14 @@ class Backend:
         return self.xp.astype(u >= p, dtype) * (1.0 / (1.0 - p))
 
     # ------------------------------------------------------------------ math the standard lacks
+    def affine(self, x, w, b):
+        """y = x Wᵀ + b (W: out × in, x: (…, in), b: (out,) or None). Generic: the matrix product,
+        then the bias added in place (two operations; a backend with ``folds_bias`` makes it one)."""
+        y = x @ (w.T if w.ndim == 2 and x.ndim == 2 else self.xp.matrix_transpose(w))
+        if b is not None:
+            y += b
+        return y
+
     def erf(self, x):
         """erf(x) = 2/√π ∫₀ˣ e^(−t²) dt elementwise, keeping ``x``'s dtype (generic:
         :func:`xpnet.backend.special.erf_array_api`)."""

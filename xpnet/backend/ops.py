@@ -27,6 +27,18 @@ from .special import erf_array_api
 _UNSET = object()
 
 
+def affine(xp, x, w, b):
+    """y = x Wᵀ + b (W: out × in). Native: ``torch.nn.functional.linear`` (one ``addmm``, the bias
+    folded into the matrix product); generic: the product and an in-place bias add. Layers call it only
+    where :func:`folds_bias` (elsewhere they write the two operations, which a compiled step fuses)."""
+    return (_BY_ID.get(id(xp)) or backend_for(xp)).affine(x, w, b)
+
+
+def folds_bias(xp) -> bool:
+    """True where :func:`affine` is one library call with the bias inside the product (PyTorch)."""
+    return (_BY_ID.get(id(xp)) or backend_for(xp)).folds_bias
+
+
 def erf(xp, x):
     """erf(x) = 2/√π ∫₀ˣ e^(−t²) dt elementwise, keeping ``x``'s dtype. Native:
     ``scipy.special.erf`` (NumPy), ``torch.special.erf``, ``cupyx.scipy.special.erf``; generic:
@@ -98,8 +110,8 @@ def gelu_fast_path(xp, x):
     return fast if fast is not None and fast.gelu_applicable(x) else None
 
 
-__all__ = ["batchnorm_kernels", "erf", "erf_array_api", "fast_kernels", "gelu_fast_path", "host_native",
-           "is_integral", "label_range", "one_hot", "pick", "scatter_add", "single_device", "supports_views"]
+__all__ = ["affine", "batchnorm_kernels", "erf", "erf_array_api", "fast_kernels", "folds_bias", "gelu_fast_path",
+           "host_native", "is_integral", "label_range", "one_hot", "pick", "scatter_add", "single_device", "supports_views"]
 
 
 def is_host_scalar(x) -> bool:

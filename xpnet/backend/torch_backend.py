@@ -93,6 +93,13 @@ class TorchBackend(Backend):
         u = self.native.rand(shape, generator=g, device=self.device, dtype=dtype)
         return (u >= p).to(dtype) * (1.0 / (1.0 - p))
 
+    folds_bias = True
+
+    def affine(self, x, w, b):
+        """``torch.nn.functional.linear``: one ``addmm`` with the bias in the product (2-D input), as
+        ``torch.nn.Linear`` computes it."""
+        return self.native.nn.functional.linear(x, w, b)
+
     def erf(self, x):
         self.erf = self.native.special.erf
         return self.erf(x)

@@ -13,6 +13,7 @@ stays an expression.
 from __future__ import annotations
 
 import math
+import types
 import operator
 
 
@@ -264,7 +265,8 @@ def _math_wrapper(name, fn):
     return f
 
 
-_REAL_MATH: dict = {}  # while patched: name -> the real function
+# math's own functions, taken at import (before any trace patches them)
+_REAL_MATH = types.MappingProxyType({n: getattr(math, n) for n in _MATH if hasattr(math, n)})
 
 
 def patch_math():
@@ -274,12 +276,10 @@ def patch_math():
     for n, fn in saved.items():
         setattr(math, n, wrapped[n])
         _FN_NAMES.setdefault(fn, f"_math_{n}")
-    _REAL_MATH.update(saved)
 
     def undo():
         for n, fn in saved.items():
             setattr(math, n, fn)
-        _REAL_MATH.clear()
 
     return undo
 

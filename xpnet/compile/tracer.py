@@ -597,7 +597,7 @@ def _random_wrapper(fn):
 
 # backend functions with native paths per library (scipy/cupyx erf, index_add...): one opaque
 # recorded op each, run on the real arrays (the replay calls the same function)
-PRIMITIVE_FUNCTIONS = ("erf", "scatter_add")
+PRIMITIVE_FUNCTIONS = ("affine", "erf", "scatter_add")
 # the registered fast kernels (numba on NumPy, CUDA on CuPy): each call one opaque op
 FAST_KERNELS = ("gelu_forward", "gelu_backward", "batchnorm_forward", "batchnorm_running", "batchnorm_backward")
 

@@ -34,7 +34,7 @@ from ..autograd.engine import Context, Function
 from ..autograd.ops_activation import GELUFn, LeakyReLUFn, ReLUFn, SigmoidFn, TanhFn
 from .functional.activation import check_approximate, check_slope
 from .functional.dropout import DropoutFn, dropout_scale
-from .functional.linear import LinearFn, check_linear_input
+from .functional.linear import LinearFn, affine_forward, check_linear_input
 from .functional.normalization import BatchNormFn, batch_norm_args
 
 
@@ -231,8 +231,7 @@ def _inference(xp, x, stages, params):
                 shift = (-rm if b is None else b - rm) * scale
                 if bn_p[1] is not None:
                     shift = shift + bn_p[1]
-                x = x @ (w * xp.expand_dims(scale, axis=1)).T
-                x += shift
+                x = affine_forward(xp, x, w * xp.expand_dims(scale, axis=1), shift)
                 i += 2
                 k += len(st.params) + len(nxt.params)
                 continue

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ...autograd.engine import Function, as_tensor, data_of
 from ...backend import BackendMismatchError, backend_of, describe
+from ...backend.ops import affine, folds_bias
 
 
 class LinearFn(Function):
@@ -17,10 +18,7 @@ class LinearFn(Function):
     @staticmethod
     def forward(ctx, x, w, b):
         ctx.save_for_backward(x, w)
-        y = x @ w.T if w.ndim == 2 and x.ndim == 2 else x @ ctx.xp.matrix_transpose(w)
-        if b is not None:
-            y += b
-        return y
+        return affine_forward(ctx.xp, x, w, b)
 
     @staticmethod
     def backward(ctx, g):
@@ -33,6 +31,17 @@ class LinearFn(Function):
         gw = (g2.T @ x2) if nw else None
         gb = xp.sum(g2, axis=0) if nb else None
         return gx, gw, gb
+
+
+def affine_forward(xp, x, w, b):
+    """x Wᵀ + b: one call with the bias folded into the product where the backend has one (PyTorch's
+    addmm, :func:`xpnet.backend.ops.affine`), else the product and an in-place add."""
+    if b is not None and folds_bias(xp):
+        return affine(xp, x, w, b)
+    y = x @ w.T if w.ndim == 2 and x.ndim == 2 else x @ xp.matrix_transpose(w)
+    if b is not None:
+        y += b
+    return y
 
 
 def check_linear_input(data, w) -> None:
