@@ -2,9 +2,10 @@
 """Wall time of the first training steps of a compiled step in a fresh process: the time until the
 first *replayed* step has returned ("replay-ready") and the first ``STEPS`` steps in all, per workload.
 
-Usage: ``python benchmarks/compile_first_steps.py W1 [STEPS]`` (one workload per process, so that
+Usage: ``python benchmarks/compile_first_steps.py W1 [STEPS] [sync]`` (one workload per process, so that
 numba's in-process kernel cache does not carry over; set ``XPNET_CACHE_DIR`` to a fresh directory for
-a cold on-disk cache, run it twice for a warm one). Prints one markdown row:
+a cold on-disk cache, run it twice for a warm one; ``sync`` builds the fused kernels at the trace:
+``compile_background=False``). Prints one markdown row:
 workload | replay-ready s | first STEPS steps s | s until the first fused replay (at which step; the
 steps go on after STEPS until then) | kernels compiled | kernels loaded from the disk cache.
 """
@@ -21,6 +22,8 @@ from xpnet.bench.workloads import WORKLOADS, build_xpnet  # noqa: E402
 
 name = sys.argv[1]
 steps = int(sys.argv[2]) if len(sys.argv) > 2 else 20
+if len(sys.argv) > 3 and sys.argv[3] == "sync":
+    xn.set_config(compile_background=False)
 wl = WORKLOADS[name]
 rng = np.random.default_rng(0)
 rows = wl.batch_size * steps

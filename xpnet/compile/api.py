@@ -51,8 +51,9 @@ class CompiledFunction:
     Call sequence for each guard key (shapes and dtypes of the arguments, train/eval flags, grad mode,
     default dtype): the very first call runs eagerly (so optimiser state exists, as CUDA-graph capture
     needs), the next two are traced (each a real step) and must record the same program, then calls
-    replay. ``stats`` counts eager calls, traces, replays and guard misses; ``fallback`` holds the
-    reason when the function runs eagerly for good.
+    replay. ``stats`` counts eager calls, traces, replays (``unfused_replays``: those that ran the
+    unfused plan while the fused kernels were built in the background, see :mod:`.kernel_builds` and
+    :meth:`wait`) and guard misses; ``fallback`` holds the reason when the function runs eagerly for good.
     """
 
     def __init__(self, fn, state=(), warmup: int = 1, verify: bool = True):
@@ -233,6 +234,7 @@ class CompiledFunction:
                 fused, plan = plan, unfused
                 entry.build = kernel_builds.submit(waiting)
             else:  # "all" (results could depend on which plan ran) or compile_background=False: build now
+                entry.build = None
                 for k in waiting:
                     k.build()
         except NotHoistable as e:

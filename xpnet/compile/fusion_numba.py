@@ -11,6 +11,13 @@ scalars in their dtypes (``np.float32(x) * np.float32(y)``: float32 arithmetic, 
 stores the results that leave the group and the in-place targets. Sizes are read from the arrays,
 not baked in, and the dispatcher is cached by source in the process, so a new trace of a known group
 (another batch size, another model with the same layer kinds) compiles nothing.
+
+Across processes, numba's own on-disk cache (``cache=True``) keeps the machine code: it needs the
+function in a real file, so each source is written once (atomically) to the ``compile_cache``
+directory (:func:`cache_dir`, :func:`source_file`) under a name hashed from the source and the
+numba/NumPy/Python versions, and imported from there as a module of its own. A kernel is compiled (or
+loaded) for the argument types the trace saw (:func:`trace_values`), by :meth:`NumbaGroupKernel.build`,
+which ``xn.compile`` calls in a background thread (:mod:`.kernel_builds`) or at the trace.
 """
 from __future__ import annotations
 
