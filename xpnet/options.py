@@ -1,23 +1,31 @@
 """xpnet's one configuration object: the switches that change *how* the engine runs, never *what* it
 computes (in the spirit of scikit-learn's ``set_config`` / ``config_context``).
 
-=================  =========  ===============================================================
-option             default    meaning
-=================  =========  ===============================================================
-``fast``           ``True``   use the registered fast kernels (numba on NumPy, CUDA on CuPy);
-                              ``False`` runs the generic Array-API code everywhere
-                              (the environment variable ``XPNET_FAST=0`` sets the default)
-``fuse``           ``True``   let ``Sequential`` run runs of the library's own layers as one
-                              graph node (``xpnet.nn.fusion``); ``False`` runs every layer alone
-``compile``        ``True``   the default of ``fit(compile=...)``: trace the training step once
-                              and replay it (``xpnet.compile``)
-``compile_fusion`` ``True``   let a compiled step fuse runs of elementwise operations into one
-                              generated kernel (CuPy ``ElementwiseKernel``; numba on NumPy
-                              when ``fast`` is on; ``xpnet.compile.fusion``) where the results
-                              stay bit for bit eager's; ``"all"`` also fuses ``exp``/``log``...
-                              whose host math library may round one ulp apart from NumPy's
-``default_dtype``  float32    the default floating dtype (also ``xn.set_default_dtype``)
-=================  =========  ===============================================================
+======================  =========  ===============================================================
+option                  default    meaning
+======================  =========  ===============================================================
+``fast``                ``True``   use the registered fast kernels (numba on NumPy, CUDA on CuPy);
+                                   ``False`` runs the generic Array-API code everywhere
+                                   (the environment variable ``XPNET_FAST=0`` sets the default)
+``fuse``                ``True``   let ``Sequential`` run runs of the library's own layers as one
+                                   graph node (``xpnet.nn.fusion``); ``False`` runs every layer alone
+``compile``             ``True``   the default of ``fit(compile=...)``: trace the training step once
+                                   and replay it (``xpnet.compile``)
+``compile_fusion``      ``True``   let a compiled step fuse runs of elementwise operations into one
+                                   generated kernel (CuPy ``ElementwiseKernel``; numba on NumPy
+                                   when ``fast`` is on; ``xpnet.compile.fusion``) where the results
+                                   stay bit for bit eager's; ``"all"`` also fuses ``exp``/``log``...
+                                   whose host math library may round one ulp apart from NumPy's
+``compile_background``  ``True``   build a compiled step's fused numba kernels in a background thread
+                                   and replay unfused until they are ready, when fused and unfused give
+                                   the same bits (``compile_fusion=True``); ``False`` builds them at the
+                                   trace (``"all"`` always does)
+``compile_cache``       ``True``   the on-disk cache of fused numba kernels: ``True`` puts it in
+                                   ``$XPNET_CACHE_DIR``, else ``$XDG_CACHE_HOME/xpnet``, else
+                                   ``~/.cache/xpnet``; a path puts it there; ``False`` turns it off
+                                   (an unwritable directory turns it off silently)
+``default_dtype``       float32    the default floating dtype (also ``xn.set_default_dtype``)
+======================  =========  ===============================================================
 
 >>> import xpnet as xn
 >>> xn.get_config()["fuse"]
@@ -52,7 +60,8 @@ class _Options:
     __slots__ = ("defaults", "local")
 
     def __init__(self):
-        self.defaults = {"fast": _env_fast(), "fuse": True, "compile": True, "compile_fusion": True, "default_dtype": "float32"}
+        self.defaults = {"fast": _env_fast(), "fuse": True, "compile": True, "compile_fusion": True,
+                         "compile_background": True, "compile_cache": True, "default_dtype": "float32"}
         self.local = threading.local()
 
     def get(self, name):
@@ -76,6 +85,11 @@ def _check(name, value):
         return text
     if name == "compile_fusion" and value == "all":
         return value
+    if name == "compile_cache" and not isinstance(value, bool):
+        if isinstance(value, (str, os.PathLike)):
+            return os.fspath(value)
+        raise TypeError(f"set_config: compile_cache must be a bool or a directory path, got {value!r} "
+                        f"({type(value).__name__})")
     if not isinstance(value, bool):
         raise TypeError(f"set_config: {name} must be a bool, got {value!r} ({type(value).__name__})")
     return value

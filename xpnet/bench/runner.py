@@ -111,6 +111,8 @@ class XpnetCompiledImpl(XpnetImpl):
                 for i in starts:
                     self.step(X[i:min(i + bs, n), ...], y[i:min(i + bs, n)])
                 self.infer()
+        self.step.wait()  # the fused kernels built in the background (xpnet/compile/kernel_builds.py)
+        self.forward.wait()
         self.train_epoch(perm)  # numba specialises a fused kernel again on its first replayed epoch
 
     def train_epoch(self, perm):

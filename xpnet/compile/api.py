@@ -27,12 +27,23 @@ def _is_array(x):
 
 
 class _Entry:
-    """Per guard key: the traces so far and the plan."""
+    """Per guard key: the traces so far and the plan; while the fused kernels are built in the
+    background (:mod:`.kernel_builds`), ``plan`` is the unfused plan, ``fused`` the fused one and
+    ``build`` the kernels' build."""
 
-    __slots__ = ("plan", "previous", "traces")
+    __slots__ = ("plan", "previous", "traces", "fused", "build")
 
     def __init__(self):
         self.plan, self.previous, self.traces = None, None, 0
+        self.fused, self.build = None, None
+
+    def switch(self):
+        """Replay the fused plan from now on if its kernels are built (called between replays)."""
+        b = self.build
+        if b is not None and b.done.is_set():
+            if b.error is None:
+                self.plan = self.fused
+            self.fused, self.build = None, None
 
 
 class CompiledFunction:
@@ -41,8 +52,9 @@ class CompiledFunction:
     Call sequence for each guard key (shapes and dtypes of the arguments, train/eval flags, grad mode,
     default dtype): the very first call runs eagerly (so optimiser state exists, as CUDA-graph capture
     needs), the next two are traced (each a real step) and must record the same program, then calls
-    replay. ``stats`` counts eager calls, traces, replays and guard misses; ``fallback`` holds the
-    reason when the function runs eagerly for good.
+    replay. ``stats`` counts eager calls, traces, replays (``unfused_replays``: those that ran the
+    unfused plan while the fused kernels were built in the background, see :mod:`.kernel_builds` and
+    :meth:`wait`) and guard misses; ``fallback`` holds the reason when the function runs eagerly for good.
     """
 
     def __init__(self, fn, state=(), warmup: int = 1, verify: bool = True):
@@ -55,7 +67,8 @@ class CompiledFunction:
         self.fallback = None
         self._roots = None
         self._modules = None
-        self.stats = {"eager": 0, "traces": 0, "replays": 0, "misses": 0}
+        self.stats = {"eager": 0, "traces": 0, "replays": 0, "misses": 0, "unfused_replays": 0}
+        self.kernel_error = None  # the exception a background kernel build raised (the step stays unfused)
         functools.update_wrapper(self, fn, updated=())
 
     # -- public ---------------------------------------------------------------------------------
@@ -70,13 +83,17 @@ class CompiledFunction:
         entry = self.entries.get(key)
         if entry is None:
             entry = self.entries[key] = _Entry()
+        if entry.build is not None:
+            self._switch(entry)
         if entry.plan is not None:
             out = entry.plan.fn([*self._roots, [list(args), dict(kwargs)]])
             if out is not MISS:
                 self.stats["replays"] += 1
+                if entry.fused is not None:
+                    self.stats["unfused_replays"] += 1
                 return out
             self.stats["misses"] += 1
-            entry.plan, entry.previous = None, None
+            entry.plan, entry.previous, entry.fused, entry.build = None, None, None, None
         if self.stats["eager"] < self.warmup:
             self.stats["eager"] += 1
             return self.fn(*args, **kwargs)
@@ -84,8 +101,36 @@ class CompiledFunction:
 
     @property
     def plans(self):
-        """The plans made so far (one per guard key)."""
-        return [e.plan for e in self.entries.values() if e.plan is not None]
+        """The plans made so far (one per guard key; the fused one while its kernels are still being
+        built in the background)."""
+        return [e.fused or e.plan for e in self.entries.values() if e.plan is not None]
+
+    @property
+    def pending(self) -> int:
+        """The number of plans replayed unfused while their fused kernels are built in the background."""
+        return sum(e.build is not None and e.fused is not None for e in self.entries.values())
+
+    def wait(self, timeout=None) -> bool:
+        """Block until the fused kernels of every plan are built (``timeout`` seconds at most), then
+        replay the fused plans; True when none is pending. Benchmarks and tests call it before timing
+        or counting; training needs no call (the step switches by itself between two replays)."""
+        import time
+
+        end = None if timeout is None else time.monotonic() + timeout
+        for e in list(self.entries.values()):
+            b = e.build
+            if b is None:
+                continue
+            if not b.done.wait(None if end is None else max(0.0, end - time.monotonic())):
+                return False
+            self._switch(e)
+        return self.pending == 0
+
+    def _switch(self, entry):
+        b = entry.build
+        entry.switch()
+        if b is not None and b.error is not None and self.kernel_error is None:
+            self.kernel_error = b.error  # the unfused plan gives the same numbers: keep it, say why here
 
     def op_count(self):
         """Array operations one replay issues (the last plan's), views included."""
@@ -176,13 +221,29 @@ class CompiledFunction:
                 return out
         _finish_consts(entry.previous if self.verify else None, plan)
         try:
-            fusion.apply(plan, trace, _is_array)
+            unfused = _copy_plan(plan)
+            with _kernel_types(trace, sym_before):
+                fusion.apply(plan, trace, _is_array)
             preallocate(plan, trace)
             compile_plan(plan, len(roots))
+            waiting = [op.fn for op in plan.ops if isinstance(getattr(op.fn, "ready", None), bool) and not op.fn.ready]
+            fused = None
+            if waiting and get_option("compile_fusion") is True and get_option("compile_background"):
+                # bit for bit the unfused plan's results: replay that one until the kernels are built
+                preallocate(unfused, trace)
+                compile_plan(unfused, len(roots))
+                from . import kernel_builds
+
+                fused, plan = plan, unfused
+                entry.build = kernel_builds.submit(waiting)
+            else:  # "all" (results could depend on which plan ran) or compile_background=False: build now
+                entry.build = None
+                for k in waiting:
+                    k.build()
         except NotHoistable as e:
             self._give_up(str(e))
             return out
-        entry.plan, entry.previous = plan, None
+        entry.plan, entry.previous, entry.fused = plan, None, fused
         return out
 
     def _restore(self, arrays, numbers, sym_before, trace):
@@ -285,6 +346,32 @@ class CompiledFunction:
 
 class _NotReplayable(Exception):
     pass
+
+
+def _copy_plan(plan):
+    """A copy of ``plan`` whose op list fusion does not change (the other fields are shared)."""
+    import copy
+
+    c = copy.copy(plan)
+    c.ops = list(plan.ops)
+    return c
+
+
+def _kernel_types(trace, sym_before):
+    """The context in which the numba target reads the argument types of the kernels it generates
+    (the trace's arrays and the values of its input scalars), or a no-op one."""
+    import contextlib
+
+    slots = []
+    for path, index, _ in trace.syms:
+        b = sym_before.get(path)
+        v = b[2] if b is not None else None
+        slots.append(v[index] if index is not None and v is not None else v)
+    try:
+        from . import fusion_numba
+    except ImportError:
+        return contextlib.nullcontext()
+    return fusion_numba.trace_values(trace.real_of, slots)
 
 
 def _sexpr(e):
