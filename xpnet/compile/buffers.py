@@ -9,7 +9,8 @@ out=B[5])``. A fresh array costs an allocation and, from the kernel, the first t
 NumPy's own result bit for bit (the same loop, the same BLAS call).
 
 A result gets a buffer when it is an ``ndarray`` of at least one dimension made by a NumPy ufunc, an
-arithmetic/matmul operator or a backend kernel that takes ``out=`` (marked ``writes_out``: the numba GELU), and nothing read after the replay (outputs, write-backs, guards) is it or a
+arithmetic/matmul operator or a kernel that takes ``out=`` (marked ``writes_out``: the numba GELU, the
+fused groups), and nothing read after the replay (outputs, write-backs, guards) is it or a
 view of it: those escape to the caller and must stay fresh. Each thread has its own set of buffers
 (made on its first replay), so one compiled function called from several threads never shares one.
 """
@@ -94,10 +95,12 @@ def _refs(obj):
 def _rewrite(op):
     """(function, positional args) the op computes, or None if it is not one we write with ``out=``:
     NumPy ufuncs and operators, and backend kernels marked ``writes_out`` (one array per output)."""
-    if op.inplace is not None or not op.outs:
+    if not op.outs or op.inplace in op.outs:
         return None
     if op.kind == "call" and getattr(op.fn, "writes_out", False) and "out" not in op.kwargs:
-        return op.fn, tuple(op.args)
+        return op.fn, tuple(op.args)  # a fused group may also write a target in place: out= is its new outputs
+    if op.inplace is not None:
+        return None
     if op.multi or len(op.outs) != 1:
         return None
     if op.kind == "method" and not op.kwargs:
@@ -133,7 +136,7 @@ def preallocate(plan, trace) -> int:
             specs.append((a.shape, a.dtype, "C" if a.flags.c_contiguous else "F"))
             slots.append(Slot(len(specs) - 1))
         kwargs = dict(op.kwargs, out=tuple(slots) if op.multi else slots[0])
-        new_ops.append(Op("call", fn, args, kwargs, op.outs, multi=op.multi))
+        new_ops.append(Op("call", fn, args, kwargs, op.outs, inplace=op.inplace, multi=op.multi))
     if specs:
         plan.ops = new_ops
         plan.buffers = Buffers(specs)

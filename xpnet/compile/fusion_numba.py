@@ -315,13 +315,16 @@ class NumbaGroupKernel:
         if not self.ready:
             self.fn.compile(self.signature)
 
-    def __call__(self, *args):
+    # a compiled replay may hand its preallocated buffers in as ``out`` (xpnet/compile/buffers.py)
+    writes_out = True
+
+    def __call__(self, *args, out=None):
         shape, n, z = self.shape, self.n_in, self.zero_d
         if z:
             args = list(args)
             for i in z:
                 args[i] = args[i][()]  # 0-d array or NumPy scalar -> scalar
-        outs = tuple(np.empty(shape, d) for d in self.new)
+        outs = tuple(np.empty(shape, d) for d in self.new) if out is None else out
         self.fn(*args[:n + self.n_s], *outs, *args[n + self.n_s:])
         return outs
 
