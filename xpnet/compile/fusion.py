@@ -144,6 +144,118 @@ def as_node(op, meta, exact=False):
     return Node(fn, operands, out, inplace, m[1])
 
 
+# --------------------------------------------------------------------------------------------
+# the fast CUDA kernels (xpnet/backend/fast_cupy.py) as elementwise nodes: a traced call to one of
+# them joins the runs instead of closing them. Each body written as its nodes, in the body's own
+# order and dtype T (the arrays' dtype; a Python-number parameter converted to T as CuPy converts a
+# scalar argument): (parameters in call order, outputs in return order, [(out, fn, *operands)]);
+# an operand is a parameter, an earlier node's out or a number. Outputs named ``=p`` write
+# parameter ``p`` in place.
+KERNEL_NODES = {
+    # cdf = ½(1 + erf(x/√2)); y = x·cdf
+    "gelu_forward": (("x",), ("y", "cdf"), [
+        ("t1", "multiply", "x", 0.70710678118654752), ("t2", "erf", "t1"), ("t3", "add", 1, "t2"),
+        ("cdf", "multiply", 0.5, "t3"), ("y", "multiply", "x", "cdf")]),
+    # dx = g·(cdf + x·e^(−x²/2)/√(2π))
+    "gelu_backward": (("g", "x", "cdf"), ("dx",), [
+        ("t1", "multiply", -0.5, "x"), ("t2", "multiply", "t1", "x"), ("t3", "exp", "t2"),
+        ("t4", "multiply", "x", "t3"), ("t5", "multiply", "t4", 0.39894228040143268), ("t6", "add", "cdf", "t5"),
+        ("dx", "multiply", "g", "t6")]),
+    # inv = 1/√(σ² + ε); x̂ = x_c·inv; y = x̂·γ + β
+    "batchnorm_forward": (("xc", "var", "w", "b", "eps"), ("xhat", "y"), [
+        ("t1", "add", "var", "eps"), ("t2", "sqrt", "t1"), ("inv", "true_divide", 1, "t2"),
+        ("xhat", "multiply", "xc", "inv"), ("t3", "multiply", "xhat", "w"), ("y", "add", "t3", "b")]),
+    # r_μ ← r_μ(1 − m) + m·μ; r_σ² ← r_σ²(1 − m) + c·σ²   (in place)
+    "batchnorm_running": (("rm", "rv", "mean", "var", "mom", "c"), ("=rm", "=rv"), [
+        ("om", "subtract", 1, "mom"), ("t1", "multiply", "rm", "om"), ("t2", "multiply", "mom", "mean"),
+        ("=rm", "add", "t1", "t2"), ("t3", "multiply", "rv", "om"), ("t4", "multiply", "c", "var"),
+        ("=rv", "add", "t3", "t4")]),
+    # dx = (g − Σg·r − x̂·(Σ(g·x̂)·r))·(γ·1/√(σ² + ε)), r = 1/M
+    "batchnorm_backward": (("g", "xhat", "gb", "gw", "w", "var", "eps", "rm"), ("dx",), [
+        ("t1", "multiply", "gb", "rm"), ("t2", "subtract", "g", "t1"), ("t3", "multiply", "gw", "rm"),
+        ("t4", "multiply", "xhat", "t3"), ("t5", "subtract", "t2", "t4"), ("t6", "add", "var", "eps"),
+        ("t7", "sqrt", "t6"), ("t8", "true_divide", 1, "t7"), ("t9", "multiply", "w", "t8"),
+        ("dx", "multiply", "t5", "t9")]),
+}
+_KERNEL_MODULE = "xpnet.backend.fast_cupy"
+_NUM_FN = {"add": np.add, "subtract": np.subtract, "multiply": np.multiply, "true_divide": np.true_divide}
+
+
+class _Fresh:
+    """New variable numbers (above every one in ``ops`` and ``meta``) for the nodes' temporaries."""
+
+    def __init__(self, ops, meta):
+        top = max([max(meta, default=0)] + [max(op.outs, default=0) for op in ops]
+                  + [max(op_refs(op), default=0) for op in ops])
+        self.next = top + 1
+        self.meta = meta
+
+    def __call__(self, shape, dtype):
+        n = self.next
+        self.next += 1
+        self.meta[n] = (shape, dtype)
+        return n
+
+
+def kernel_nodes(op, meta, fresh):
+    """The nodes of a call to a fast CUDA kernel (:data:`KERNEL_NODES`), or None."""
+    if op.kind != "call" or op.kwargs or getattr(op.fn, "__module__", None) != _KERNEL_MODULE:
+        return None
+    spec = KERNEL_NODES.get(op.name())
+    if spec is None:
+        return None
+    params, outs, body = spec
+    if len(op.args) != len(params):
+        return None
+    env, dtypes = {}, set()
+    for p, a in zip(params, op.args):
+        o = _operand(a)
+        if o is None or o[0] == "sym":
+            return None
+        if o[0] == "var":
+            if o[1] not in meta:
+                return None
+            dtypes.add(meta[o[1]][1])
+        env[p] = o
+    if len(dtypes) != 1 or not dtypes <= {"float32", "float64"}:
+        return None
+    dt = dtypes.pop()
+    T = np.dtype(dt).type
+    if op.multi or len(outs) > 1:
+        if not all(o.startswith("=") for o in outs) and len(op.outs) != len(outs):
+            return None
+    written = {}
+    for o, v in zip(outs, op.outs + (None,) * len(outs)):
+        if not o.startswith("="):
+            written[o] = v
+    if any(o.startswith("=") for o in outs):
+        if op.inplace is None or op.outs != (op.inplace,) or op.inplace != env[outs[0][1:]][1]:
+            return None
+    shape_of = lambda o: () if o[0] == "num" else tuple(meta[o[1]][0])  # noqa: E731
+    nodes = []
+    for out, fn, *args in body:
+        operands = [env[a] if isinstance(a, str) else ("num", a) for a in args]
+        if all(o[0] == "num" for o in operands):  # a scalar expression: computed now, in T, exactly
+            env[out] = ("num", float(_NUM_FN[fn](*[T(o[1]) for o in operands])))
+            continue
+        shape = _bshape([shape_of(o) for o in operands])
+        if shape is None:
+            return None
+        if out.startswith("="):
+            v, inplace = env[out[1:]][1], True
+            if tuple(meta[v][0]) != shape:
+                return None
+        elif out in written:
+            v, inplace = written[out], False
+            if v not in meta or tuple(meta[v][0]) != shape or meta[v][1] != dt:
+                return None
+        else:
+            v, inplace = fresh(shape, dt), False
+        nodes.append(Node(fn, operands, v, inplace, dt))
+        env[out] = ("var", v)
+    return nodes
+
+
 class Group:
     """One fused kernel: ``nodes`` in order; ``inputs`` (array variables read), ``scalars``
     (runtime scalars read, as SymRefs), ``outputs`` (new variables used after the kernel),
@@ -152,6 +264,7 @@ class Group:
     def __init__(self, nodes, inputs, scalars, outputs, targets, shape, meta):
         self.nodes, self.inputs, self.scalars, self.outputs, self.targets = nodes, inputs, scalars, outputs, targets
         self.shape, self.meta = shape, meta
+        self.source_ops = len(nodes)  # the plan's operations it replaces (a fast kernel is one, of many nodes)
 
     def __repr__(self):
         return (f"Group({len(self.nodes)} ops, in={self.inputs}, scalars={len(self.scalars)}, out={self.outputs}, "
@@ -167,7 +280,7 @@ def _bshape(shapes):
 
 def _make_group(ops_nodes, used_after, meta, taint, overlap):
     """A :class:`Group` for the run ``ops_nodes`` ([(op, node)]) or None if it is not valid."""
-    nodes = [n for _, n in ops_nodes]
+    nodes = [n for _, ns in ops_nodes for n in ns]
     produced, targets, inputs, scalars = set(), [], [], []
     for nd in nodes:
         for kind, v in nd.operands:
@@ -215,55 +328,293 @@ def _split(run, used_after_of, meta, taint, overlap):
     return out
 
 
-def fuse(ops, meta, live, emit, overlap=lambda a, b: False, min_ops=1, exact=False):
+def fuse(ops, meta, live, emit, overlap=lambda a, b: False, min_ops=1, exact=False, decompose=False):
     """The fused op list. ``meta``: var -> (shape, dtype name); ``live``: variables read after the
     ops (outputs, write-backs, guards); ``emit(group) -> Op`` makes the fused op of a group (or
     returns None to keep the run unfused); ``overlap(a, b)``: whether two variables' arrays may
-    share memory. Runs shorter than ``min_ops`` stay as they are."""
+    share memory. Runs shorter than ``min_ops`` stay as they are. ``decompose``: the fast CUDA
+    kernels (:data:`KERNEL_NODES`) join the runs as their elementwise nodes (``meta`` gains their
+    temporaries)."""
     taint = tainted(ops)
     readers: dict = {}
     for i, op in enumerate(ops):
         for r in op_refs(op):
             readers.setdefault(r, []).append(i)
     index = {id(op): i for i, op in enumerate(ops)}
+    fresh = _Fresh(ops, meta)
 
     def used_after_of(run):
         ids = {index[id(op)] for op, _ in run}
         used = set()
-        for op, nd in run:
-            v = nd.out
-            if v in live or any(r not in ids for r in readers.get(v, ())):
-                used.add(v)
+        for op, nds in run:
+            for nd in nds:
+                v = nd.out
+                if v in live or any(r not in ids for r in readers.get(v, ())):
+                    used.add(v)
         return used
 
     result, run = [], []
     run_outs: set = set()
-    run_writes = False
+    run_targets: list = []
 
     def flush():
-        nonlocal run, run_outs, run_writes
+        nonlocal run, run_outs, run_targets
         if run:
             for part, g in _split(run, used_after_of, meta, taint, overlap):
-                fused = emit(g) if g is not None and len(part) >= min_ops else None
+                n_ops = sum(len(ns) for _, ns in part)
+                if g is not None:
+                    g.source_ops = len(part)
+                fused = emit(g) if g is not None and n_ops >= min_ops else None
                 if fused is None:
                     result.extend(op for op, _ in part)
                 else:
                     result.append(fused)
-        run, run_outs, run_writes = [], set(), False
+        run, run_outs, run_targets = [], set(), []
 
     for op in ops:
         nd = as_node(op, meta, exact)
-        if nd is not None:
-            run.append((op, nd))
-            run_outs.add(nd.out)
-            run_writes = run_writes or nd.inplace
+        nds = [nd] if nd is not None else (kernel_nodes(op, meta, fresh) if decompose else None)
+        if nds is not None:
+            run.append((op, nds))
+            for n in nds:
+                run_outs.add(n.out)
+                if n.inplace:
+                    run_targets.append(n.out)
             continue
         pure = op.inplace is None and op.kind in ("call", "method", "random", "getattr")
-        if run and (run_writes or not pure or any(r in run_outs for r in op_refs(op))):
-            flush()
+        if run:
+            refs = op_refs(op)
+            # a pure op that reads none of the run's results nor anything the run writes (or a view
+            # of it, or memory it shares) may run before the run: the run stays open
+            if (not pure or any(r in run_outs for r in refs)
+                    or (run_targets and any(r in taint or any(overlap(r, t) for t in run_targets) for r in refs))):
+                flush()
         result.append(op)
     flush()
     return result
+
+
+# --------------------------------------------------------------------------------------------
+# after grouping (CuPy target): in-place bias adds renamed, reductions with an elementwise prologue,
+# and groups recomputed inside their consumers
+REDUCTIONS = ("sum", "mean", "max")
+MAX_NODES = 160  # a kernel recomputing more than this many nodes is not worth one launch
+
+
+class Reduction:
+    """One reduction kernel: ``out = kind(value, axis, keepdims)`` where ``value`` is computed per
+    element by ``nodes`` (the prologue) from ``inputs`` (broadcast together) and ``scalars``."""
+
+    def __init__(self, kind, nodes, value, inputs, scalars, axis, keepdims, out, meta):
+        self.kind, self.nodes, self.value, self.inputs, self.scalars = kind, nodes, value, inputs, scalars
+        self.axis, self.keepdims, self.out, self.meta = axis, keepdims, out, meta
+        self.shape = tuple(meta[value][0])
+        self.count = int(np.prod(self.shape)) // max(1, int(np.prod(meta[out][0])))  # elements per result
+        self.source_ops = 1
+
+    def __repr__(self):
+        return f"Reduction({self.kind} of {len(self.nodes)} ops, in={self.inputs}, out=v{self.out})"
+
+
+def _plain_reduction(op, meta):
+    """(kind, value var, axis, keepdims) of a plain ``sum``/``mean``/``max`` call on one float array
+    keeping its dtype, or None."""
+    if op.kind != "call" or op.inplace is not None or op.multi or len(op.outs) != 1 or len(op.args) != 1:
+        return None
+    name = op.name()
+    if name not in REDUCTIONS or type(op.args[0]) is not Ref or set(op.kwargs) - {"axis", "keepdims"}:
+        return None
+    v, out = op.args[0].n, op.outs[0]
+    if v not in meta or out not in meta or meta[v][1] not in ("float32", "float64") or meta[out][1] != meta[v][1]:
+        return None
+    axis = op.kwargs.get("axis")
+    nd = len(meta[v][0])
+    if axis is not None:
+        axes = axis if type(axis) is tuple else (axis,)
+        if not all(type(a) is int and -nd <= a < nd for a in axes):
+            return None
+        axis = tuple(sorted(a % nd for a in axes))
+    keepdims = op.kwargs.get("keepdims", False)
+    if type(keepdims) is not bool:
+        return None
+    return name, v, axis, keepdims
+
+
+def _cone(nodes, vars_):
+    """The nodes of ``nodes`` that ``vars_`` depend on, in order."""
+    need, keep = set(vars_), []
+    for nd in reversed(nodes):
+        if nd.out in need and not nd.inplace:
+            keep.append(nd)
+            need.update(x for k, x in nd.operands if k == "var")
+    keep.reverse()
+    return keep
+
+
+def _inputs_of(nodes):
+    produced, inputs, scalars = set(), [], []
+    for nd in nodes:
+        for kind, v in nd.operands:
+            if kind == "var" and v not in produced and v not in inputs:
+                inputs.append(v)
+            elif kind == "sym" and all(x is not v for x in scalars):
+                scalars.append(v)
+        produced.add(nd.out)
+    return inputs, scalars
+
+
+def _merge(front, nodes):
+    seen = {id(n) for n in nodes}
+    return [n for n in front if id(n) not in seen] + list(nodes)
+
+
+def _subst(obj, old, new):
+    t = type(obj)
+    if t is Ref:
+        return Ref(new) if obj.n == old else obj
+    if t in (tuple, list):
+        return t(_subst(o, old, new) for o in obj)
+    if t is dict:
+        return {k: _subst(v, old, new) for k, v in obj.items()}
+    if t is slice:
+        return slice(_subst(obj.start, old, new), _subst(obj.stop, old, new), _subst(obj.step, old, new))
+    return obj
+
+
+def rename_inplace(ops, meta, live):
+    """``y = a @ W; y += b`` → ``y2 = y + b`` with later reads of ``y`` reading ``y2``, where ``y`` is a
+    fresh result (not a view, never viewed, read by nothing in between, not live) and the update keeps
+    its dtype: the add is then an ordinary elementwise op that fuses with its users. Returns
+    ``(ops, {new var: old var})``."""
+    from .plan import VIEW_OPS
+
+    producer, viewed = {}, set()
+    for op in ops:
+        if op.inplace is None and op.name() not in VIEW_OPS and op.kind in ("call", "method"):
+            for o in op.outs:
+                producer[o] = op
+        if op.name() in VIEW_OPS:
+            viewed.update(op_refs(op))
+    fresh = _Fresh(ops, meta)
+    ops = list(ops)
+    renamed = {}
+    for i, op in enumerate(ops):
+        nd = as_node(op, meta)
+        if nd is None or not nd.inplace or op.kind != "method":
+            continue
+        v = nd.out
+        p = producer.get(v)
+        if p is None or v in live or v in viewed or v in renamed.values():
+            continue
+        if any(k == "var" and meta[x][1] != meta[v][1] for k, x in nd.operands):
+            continue
+        j = next(k for k in range(i) if ops[k] is p) if any(o is p for o in ops[:i]) else None
+        if j is None or any(v in op_refs(ops[k]) for k in range(j + 1, i)):
+            continue
+        n = fresh(tuple(meta[v][0]), meta[v][1])
+        ops[i] = Op("method", op.fn.replace("__i", "__", 1), op.args, op.kwargs, (n,))
+        for k in range(i + 1, len(ops)):
+            o = ops[k]
+            if v in op_refs(o):
+                ops[k] = Op(o.kind, o.fn, _subst(o.args, v, n), _subst(o.kwargs, v, n), o.outs,
+                            inplace=o.inplace, multi=o.multi)
+        renamed[n] = v
+    return ops, renamed
+
+
+def inline(ops, meta, live, emit, emit_reduction, overlap=lambda a, b: True, group_of=None, reduction_of=None):
+    """Reductions take the elementwise group producing their input as a prologue, and a group (writing
+    nothing in place) whose every result is read only by later groups and reductions is recomputed
+    inside each of them instead of being stored: one launch less each time. ``emit(group)``,
+    ``emit_reduction(reduction)`` make the ops; ``group_of(op)``/``reduction_of(op)`` give them back."""
+    taint = tainted(ops)
+    ops = list(ops)
+    # every plain reduction of a float array becomes a Reduction (one launch either way)
+    for i, op in enumerate(ops):
+        pr = _plain_reduction(op, meta)
+        if pr is not None:
+            kind, v, axis, keepdims = pr
+            ops[i] = ("plain", op, Reduction(kind, [], v, [v], [], axis, keepdims, op.outs[0], meta))
+    changed = True
+    while changed:
+        changed = False
+        readers: dict = {}
+        for i, op in enumerate(ops):
+            refs = list(op[2].inputs) if type(op) is tuple else op_refs(op)
+            for r in set(refs):
+                readers.setdefault(r, []).append(i)
+        for i, op in enumerate(ops):
+            g = group_of(op) if type(op) is not tuple else None
+            if g is None or g.targets or any(v in live for v in g.outputs):
+                continue
+            cons = sorted({j for v in g.outputs for j in readers.get(v, ())})
+            if not cons or cons[0] <= i:
+                continue
+            if any(g.inputs and any(x in taint for x in g.inputs) and _writes(ops[k]) for k in range(i + 1, cons[-1])):
+                continue
+            new = {}
+            for j in cons:
+                c = ops[j]
+                if type(c) is tuple:
+                    r = c[2]
+                    nodes = _merge(_cone(g.nodes, [x for x in r.inputs if x in g.outputs]), r.nodes)
+                    if len(nodes) > MAX_NODES:
+                        break
+                    ins, scs = _inputs_of(nodes)
+                    if not ins:
+                        break
+                    nr = Reduction(r.kind, nodes, r.value, ins, scs, r.axis, r.keepdims, r.out, meta)
+                    if _bshape([meta[x][0] for x in ins]) != nr.shape:
+                        break
+                    nr.source_ops = r.source_ops
+                    new[j] = nr
+                else:
+                    g2 = group_of(c)
+                    if g2 is None:
+                        break
+                    nodes = _merge(_cone(g.nodes, [x for x in g2.inputs if x in g.outputs]), g2.nodes)
+                    if len(nodes) > MAX_NODES:
+                        break
+                    ng = _make_group([(None, nodes)], set(g2.outputs), meta, taint, overlap)
+                    if ng is None or ng.outputs != g2.outputs or ng.targets != g2.targets or ng.shape != g2.shape:
+                        break
+                    ng.source_ops = g2.source_ops
+                    new[j] = ng
+            else:
+                made = {}
+                for j, x in new.items():
+                    made[j] = ("fused", None, x) if isinstance(x, Reduction) else emit(x)
+                if any(m is None for m in made.values()):
+                    continue
+                new[cons[0]].source_ops += g.source_ops
+                for j, m in made.items():
+                    ops[j] = m
+                ops[i] = ("dropped", None, None)
+                changed = True
+                break
+        ops = [op for op in ops if not (type(op) is tuple and op[0] == "dropped")]
+    out = []
+    for op in ops:
+        if type(op) is not tuple:
+            out.append(op)
+        elif op[0] == "plain":
+            out.append(op[1])
+        else:
+            fo = emit_reduction(op[2])
+            out.append(fo)
+    return out
+
+
+def _writes(op):
+    if type(op) is tuple:
+        return False
+    return op.inplace is not None or op.kind == "setitem"
+
+
+def reduction_op(red, fn):
+    """The plan op that calls ``fn(*inputs, *scalars)`` and gets the reduced array back."""
+    args = tuple(Ref(v) for v in red.inputs) + tuple(red.scalars)
+    return Op("call", fn, args, {}, (red.out,))
 
 
 def fused_op(group, fn):
@@ -406,8 +757,18 @@ def apply(plan, trace, is_array):
         exact = True  # numba's exp/log (LLVM, the C library) may round one ulp apart from NumPy's
     if get_option("compile_fusion") == "all":
         exact = False
-    real = trace.real_of
-    plan.ops = fuse(plan.ops, meta, plan.live, emit, lambda a, b: may_overlap(real[a], real[b]), min_ops=min_ops,
-                    exact=exact)
+    real = dict(trace.real_of)
+    overlap = lambda a, b: may_overlap(real.get(a), real.get(b))  # noqa: E731
+    ops = plan.ops
+    if target == "cuda":
+        ops, renamed = rename_inplace(ops, meta, plan.live)
+        real.update({n: real[v] for n, v in renamed.items()})
+    ops = fuse(ops, meta, plan.live, emit, overlap, min_ops=min_ops, exact=exact, decompose=target == "cuda")
+    if target == "cuda":
+        from .fusion_cupy import CupyReductionKernel
+
+        ops = inline(ops, meta, plan.live, emit, lambda r: reduction_op(r, CupyReductionKernel(cp, r)), overlap,
+                     group_of=lambda op: getattr(op.fn, "group", None) if isinstance(op.fn, CupyGroupKernel) else None)
+    plan.ops = ops
     plan.fusion = target
     return plan

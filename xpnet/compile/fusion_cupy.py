@@ -15,7 +15,7 @@ import hashlib
 from .fusion import Syntax, expression
 
 C_TYPE = {"float32": "float", "float64": "double", "int32": "int", "int64": "long long", "bool": "bool"}
-_UNARY_C = {"exp": "exp({})", "log": "log({})", "sqrt": "sqrt({})", "abs": "abs({})", "tanh": "tanh({})",
+_UNARY_C = {"exp": "exp({})", "log": "log({})", "sqrt": "sqrt({})", "abs": "abs({})", "tanh": "tanh({})", "erf": "erf({})",
             "neg": "(-{})", "ones_like": "1", "zeros_like": "0", "negative": "(-{})", "positive": "({})", "pos": "({})", "square": "({0} * {0})"}
 
 
@@ -93,7 +93,8 @@ class CupyGroupKernel:
         self.n_in = len(group.inputs) + len(group.scalars)
         self.new = [(group.shape, group.meta[v][1]) for v in group.outputs]
         self.n_targets = len(group.targets)
-        self.ops = len(group.nodes)
+        self.ops = group.source_ops
+        self.group = group
 
     def __call__(self, *args):
         if not self.n_targets:
@@ -116,3 +117,86 @@ class CupyGroupKernel:
 
     def __repr__(self):
         return f"<fused {self.name}: {self.ops} ops>"
+
+
+# --------------------------------------------------------------------------------------------
+# reductions with an elementwise prologue: one cupy.ReductionKernel
+# reduce_expr, identity (by C type) and post_map_expr of each kind; ``max`` keeps a NaN (as cupy.max)
+REDUCE = {"sum": "a + b", "mean": "a + b", "max": "(a != a || a > b) ? a : b"}
+IDENTITY = {("sum", "float"): "0", ("sum", "double"): "0", ("mean", "float"): "0", ("mean", "double"): "0",
+            ("max", "float"): "__int_as_float(0xff800000)", ("max", "double"): "__longlong_as_double(0xfff0000000000000LL)"}
+
+
+def reduction_source(red):
+    """(in_params, out_params, map_expr, reduce_expr, post_map_expr, identity, reduce_type, preamble, name)
+    of the reduction's ReductionKernel. The prologue is a ``__device__`` function of the inputs (in the
+    preamble) returning the value reduced; ``mean`` divides by the element count after the sum, as
+    ``cupy.mean`` (a float division in the array's dtype)."""
+    meta = red.meta
+    ct = C_TYPE[meta[red.out][1]]
+    name = {}
+    ins, args, fparams = [], [], []
+    for v in red.inputs:
+        name[v] = f"a{v}"
+        ins.append(f"{meta[v][1]} a{v}")
+        args.append(f"a{v}")
+        fparams.append(f"{C_TYPE[meta[v][1]]} a{v}")
+    sname = {}
+    for i, s in enumerate(red.scalars):
+        sname[id(s)] = f"s{i}"
+        ins.append(f"float64 s{i}")
+        args.append(f"s{i}")
+        fparams.append(f"double s{i}")
+
+    def operand(o, dtype):
+        ctype = C_TYPE[dtype] if dtype else None
+        kind, x = o
+        src = name[x] if kind == "var" else (sname[id(x)] if kind == "sym" else _lit(x))
+        return f"(({ctype}){src})" if ctype else src
+
+    lines = []
+    for nd in red.nodes:
+        e = expression(nd, meta, operand, _SYNTAX)
+        out_ct = C_TYPE[nd.dtype]
+        name[nd.out] = f"t{nd.out}"
+        lines.append(f"  {out_ct} t{nd.out} = ({out_ct}){e};")
+    ret = name[red.value]
+    post = f"y = a / ({ct}){red.count}" if red.kind == "mean" else "y = a"
+    in_params, out_params = ", ".join(ins), f"{meta[red.out][1]} y"
+    h = hashlib.sha256(f"{red.kind}|{red.axis}|{red.keepdims}|{in_params}|{lines}|{ret}|{post}".encode()).hexdigest()[:12]
+    kname = f"xpnet_reduce_{red.kind}_{h}"
+    preamble = (f"__device__ {ct} {kname}_map({', '.join(fparams)}) {{\n" + "\n".join(lines)
+                + f"\n  return {ret};\n}}\n")
+    return (in_params, out_params, f"{kname}_map({', '.join(args)})", REDUCE[red.kind], post,
+            IDENTITY[(red.kind, ct)], ct, preamble, kname)
+
+
+class CupyReductionKernel:
+    """Calls the reduction's ReductionKernel: ``(*inputs, *scalars) -> the reduced array``."""
+
+    def __init__(self, cupy, red):
+        (self.in_params, self.out_params, self.map_expr, self.reduce_expr, self.post_map_expr, self.identity,
+         self.reduce_type, self.preamble, self.name) = reduction_source(red)
+        self.options = ("--fmad=false",)
+        self.axis, self.keepdims = red.axis, red.keepdims
+        self.kernel = cupy.ReductionKernel(self.in_params, self.out_params, self.map_expr, self.reduce_expr,
+                                           self.post_map_expr, self.identity, self.name, reduce_type=self.reduce_type,
+                                           preamble=self.preamble, options=self.options)
+        self.ops = red.source_ops
+        self.reduction = red
+
+    def __call__(self, *args):
+        return self.kernel(*args, axis=self.axis, keepdims=self.keepdims)
+
+    def spec(self):
+        """``["reduction", name, in_params, out_params, map_expr, reduce_expr, post_map_expr, identity,
+        reduce_type, preamble, options]`` (what tests/nvrtc_fused_check.py compiles)."""
+        return ["reduction", self.name, self.in_params, self.out_params, self.map_expr, self.reduce_expr,
+                self.post_map_expr, self.identity, self.reduce_type, self.preamble, list(self.options)]
+
+    @property
+    def source(self):
+        return self.preamble
+
+    def __repr__(self):
+        return f"<fused reduction {self.name}: {self.ops} ops>"

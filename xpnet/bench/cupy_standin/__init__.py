@@ -157,6 +157,46 @@ class ElementwiseKernel:
         return wrap(outs, self.name, count=False)
 
 
+class ReductionKernel:
+    """``cupy.ReductionKernel``: ``map_expr`` (with the ``preamble``) compiled on the host and run per
+    element of the broadcast inputs, reduced along ``axis`` by NumPy's own reduction for the
+    ``reduce_expr``s xpnet generates (``a + b``: ``numpy.add.reduce``, pairwise as ``cupy.sum``'s
+    result here; the NaN-keeping max: ``numpy.maximum.reduce``), then ``post_map_expr`` compiled on
+    the host over the results. One device operation (one launch on a GPU)."""
+
+    _REDUCE = {"a + b": np.add.reduce, "(a != a || a > b) ? a : b": np.maximum.reduce}
+
+    def __init__(self, in_params, out_params, map_expr, reduce_expr, post_map_expr, identity, name="reduce_kernel",
+                 reduce_type=None, reduce_dims=True, preamble="", options=()):
+        from .hostkernel import parse_params
+
+        if reduce_expr not in self._REDUCE:
+            raise NotImplementedError(f"stand-in ReductionKernel {name}: reduce_expr {reduce_expr!r} not emulated")
+        outs = parse_params(out_params)
+        if len(outs) != 1 or outs[0][0] == "T":
+            raise NotImplementedError(f"stand-in ReductionKernel {name}: one output of a concrete type expected")
+        self.in_params, self.out_params, self.name = in_params, out_params, name
+        self.map_expr, self.reduce_expr, self.post_map_expr, self.preamble = map_expr, reduce_expr, post_map_expr, preamble
+        self.nin, self.out_type, self.out_name = len(parse_params(in_params)), outs[0][0], outs[0][1]
+        self._map = self._post = None
+
+    def __call__(self, *args, axis=None, keepdims=False, stream=None):
+        from .hostkernel import HostElementwise
+
+        if len(args) != self.nin:
+            raise TypeError(f"{self.name}: wrong number of arguments (expected {self.nin} inputs, got {len(args)})")
+        if self._map is None:
+            self._map = HostElementwise(self.in_params, f"{self.out_type} _m", f"_m = ({self.map_expr});",
+                                        f"{self.name}_map", self.preamble)
+            self._post = HostElementwise(f"{self.out_type} a", self.out_params, self.post_map_expr + ";",
+                                         f"{self.name}_post")
+        m = self._map(*[unwrap(a, self.name) for a in args])
+        r = np.asarray(self._REDUCE[self.reduce_expr](m, axis=axis, keepdims=keepdims))
+        out = self._post(np.ascontiguousarray(r))
+        COUNTERS.op(f"kernel:{self.name}")
+        return wrap(np.asarray(out).reshape(r.shape), self.name, count=False)
+
+
 class RawKernel:
     def __init__(self, code, name, options=(), backend="nvrtc", translate_cucomplex=False, **k):
         self.code, self.name = code, name
@@ -203,6 +243,7 @@ def build():
     cupy.take, cupy.take_along_axis = _take, _take_along_axis
     ndarray.take = lambda self, indices, axis=None, out=None, mode="wrap": _take(self, indices, axis, out, mode)
     cupy.ElementwiseKernel = ElementwiseKernel
+    cupy.ReductionKernel = ReductionKernel
     cupy.RawKernel = RawKernel
     cupy.get_default_memory_pool = lambda: POOL
     cupy.get_default_pinned_memory_pool = lambda: PINNED_POOL

@@ -49,10 +49,13 @@ def parse_params(spec: str):
     return out
 
 
-def source(name: str, in_params: str, out_params: str, body: str) -> str:
-    """C++ source with one ``extern "C"`` loop per floating type: ``{name}_float`` and ``{name}_double``."""
+def source(name: str, in_params: str, out_params: str, body: str, preamble: str = "") -> str:
+    """C++ source with one ``extern "C"`` loop per floating type: ``{name}_float`` and ``{name}_double``
+    (``preamble``: CUDA-C functions defined before them, ``__device__`` read as a host function)."""
     ins, outs = parse_params(in_params), parse_params(out_params)
     lines = ["#include <cmath>", "#include <cstdint>", "using namespace std;"]
+    if preamble:
+        lines += ["#define __device__ static", "#define __forceinline__ inline", preamble]
     for ct in ("float", "double"):
         ty = lambda t: ct if t == "T" else _CONCRETE[t]
         args = ["long long n"] + [f"const {ty(t)}* __restrict in_{v}" for t, v in ins] \
@@ -103,9 +106,9 @@ class HostElementwise:
     """An elementwise body run on the host: ``HostElementwise(in_params, out_params, body, name)(*arrays)``
     with NumPy arrays (broadcast, all ``T`` arguments of one dtype: float32 or float64)."""
 
-    def __init__(self, in_params, out_params, body, name):
+    def __init__(self, in_params, out_params, body, name, preamble=""):
         self.ins, self.outs, self.name = parse_params(in_params), parse_params(out_params), name
-        self.lib = compile_source(source(name, in_params, out_params, body))
+        self.lib = compile_source(source(name, in_params, out_params, body, preamble))
 
     def __call__(self, *args):
         """``(*inputs)`` → new outputs, or ``(*inputs, *outputs)`` → the outputs updated in place
