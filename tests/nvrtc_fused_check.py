@@ -65,6 +65,8 @@ def sources(kernels):
             for p in in_p + out_p:
                 if p.name.startswith("s"):  # runtime scalars
                     infos.append(k._ArgInfo(3, _scalar.CScalar, p.dtype, 0, True, True))
+                elif p.raw:  # a 1-d array read whole (a concatenation's part), through its own strides
+                    infos.append(k._ArgInfo(1, cupy.ndarray, p.dtype, 1, contiguous, index_32))
                 else:
                     infos.append(k._ArgInfo(1, cupy.ndarray, p.dtype, ndim, contiguous, index_32))
             infos = tuple(infos) + (k._ArgInfo(2, _carray.Indexer, None, ndim, True, index_32),)

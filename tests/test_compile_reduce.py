@@ -81,6 +81,7 @@ def test_w1_plan_keeps_no_opaque_kernel_and_counts_fewer_launches():
     plain = sum(names.get(k, 0) for k in ("sum", "mean", "max"))
     assert red >= 8 and red > plain  # most reductions carry their producer as a prologue
     assert comp["host_reads"] == 0
+    assert "concatenate" not in names  # the flat optimiser's kernel reads the gradients where they are
     # every launch the plan makes is one of: matmul, random draw, fused kernel, reduction, concatenate
     assert sum(names.values()) == comp["total"]
 

@@ -261,9 +261,10 @@ class Group:
     (runtime scalars read, as SymRefs), ``outputs`` (new variables used after the kernel),
     ``targets`` (variables written in place), ``shape`` (the iteration shape)."""
 
-    def __init__(self, nodes, inputs, scalars, outputs, targets, shape, meta):
+    def __init__(self, nodes, inputs, scalars, outputs, targets, shape, meta, raw=()):
         self.nodes, self.inputs, self.scalars, self.outputs, self.targets = nodes, inputs, scalars, outputs, targets
         self.shape, self.meta = shape, meta
+        self.raw = list(raw)  # arrays read whole (not broadcast), indexed by the element's flat index
         self.source_ops = len(nodes)  # the plan's operations it replaces (a fast kernel is one, of many nodes)
 
     def __repr__(self):
@@ -281,10 +282,12 @@ def _bshape(shapes):
 def _make_group(ops_nodes, used_after, meta, taint, overlap):
     """A :class:`Group` for the run ``ops_nodes`` ([(op, node)]) or None if it is not valid."""
     nodes = [n for _, ns in ops_nodes for n in ns]
-    produced, targets, inputs, scalars = set(), [], [], []
+    produced, targets, inputs, scalars, raw = set(), [], [], [], []
     for nd in nodes:
         for kind, v in nd.operands:
-            if kind == "var" and v not in produced and v not in inputs and v not in targets:
+            if kind == "raw" and v not in raw:
+                raw.append(v)
+            elif kind == "var" and v not in produced and v not in inputs and v not in targets:
                 inputs.append(v)
             elif kind == "sym" and all(s is not v for s in scalars):
                 scalars.append(v)
@@ -304,11 +307,11 @@ def _make_group(ops_nodes, used_after, meta, taint, overlap):
         if tuple(meta[v][0]) != shape:
             return None
     if targets:
-        if any(v in taint for v in inputs):
+        if any(v in taint for v in inputs + raw):
             return None
-        if any(overlap(t, v) for t in targets for v in inputs):
+        if any(overlap(t, v) for t in targets for v in inputs + raw):
             return None
-    return Group(nodes, inputs, scalars, outputs, targets, shape, meta)
+    return Group(nodes, inputs, scalars, outputs, targets, shape, meta, raw)
 
 
 def _split(run, used_after_of, meta, taint, overlap):
@@ -535,6 +538,7 @@ def inline(ops, meta, live, emit, emit_reduction, overlap=lambda a, b: True, gro
         if pr is not None:
             kind, v, axis, keepdims = pr
             ops[i] = ("plain", op, Reduction(kind, [], v, [v], [], axis, keepdims, op.outs[0], meta))
+    ops = _fold_concatenates(ops, meta, live, taint, overlap, emit, group_of)
     changed = True
     while changed:
         changed = False
@@ -545,7 +549,7 @@ def inline(ops, meta, live, emit, emit_reduction, overlap=lambda a, b: True, gro
                 readers.setdefault(r, []).append(i)
         for i, op in enumerate(ops):
             g = group_of(op) if type(op) is not tuple else None
-            if g is None or g.targets or any(v in live for v in g.outputs):
+            if g is None or g.targets or g.raw or any(v in live for v in g.outputs):
                 continue
             cons = sorted({j for v in g.outputs for j in readers.get(v, ())})
             if not cons or cons[0] <= i:
@@ -605,6 +609,63 @@ def inline(ops, meta, live, emit, emit_reduction, overlap=lambda a, b: True, gro
     return out
 
 
+def _concat_of(op, meta):
+    """The 1-d arrays a ``concatenate`` of 1-d arrays of one float dtype joins, or None."""
+    if op.kind != "call" or op.name() != "concatenate" or op.inplace is not None or len(op.outs) != 1:
+        return None
+    if len(op.args) != 1 or type(op.args[0]) not in (list, tuple) or set(op.kwargs) - {"axis"}:
+        return None
+    if op.kwargs.get("axis", 0) not in (0, -1):
+        return None
+    parts = op.args[0]
+    if not parts or not all(type(a) is Ref and a.n in meta for a in parts):
+        return None
+    out = op.outs[0]
+    dts = {meta[a.n][1] for a in parts} | {meta[out][1]}
+    if len(dts) != 1 or dts.pop() not in ("float32", "float64"):
+        return None
+    if not all(len(meta[a.n][0]) == 1 for a in parts) or len(meta[out][0]) != 1:
+        return None
+    return [a.n for a in parts]
+
+
+def _fold_concatenates(ops, meta, live, taint, overlap, emit, group_of):
+    """A ``concatenate`` read only by later groups iterating over its result becomes a ``concat`` node
+    of each of them: element ``i`` read from the part that holds it (the parts passed whole, ``raw``),
+    no joined copy."""
+    ops = list(ops)
+    for i, op in enumerate(ops):
+        if type(op) is tuple:
+            continue
+        parts = _concat_of(op, meta)
+        if parts is None or op.outs[0] in live:
+            continue
+        v = op.outs[0]
+        cons = [j for j, c in enumerate(ops) if v in (c[2].inputs if type(c) is tuple else op_refs(c))]
+        if not cons or cons[0] <= i or any(type(ops[j]) is tuple for j in cons):
+            continue
+        if any(_writes(ops[k]) for k in range(i + 1, cons[-1])) and any(p in taint for p in parts):
+            continue
+        new = {}
+        for j in cons:
+            g2 = group_of(ops[j])
+            if g2 is None or g2.shape != tuple(meta[v][0]):
+                break
+            node = Node("concat", [("raw", p) for p in parts], v, False, meta[v][1])
+            ng = _make_group([(None, [node] + list(g2.nodes))], set(g2.outputs), meta, taint, overlap)
+            if ng is None or ng.outputs != g2.outputs or ng.targets != g2.targets or ng.shape != g2.shape:
+                break
+            ng.source_ops = g2.source_ops + (1 if j == cons[0] else 0)  # the concatenate it replaces
+            new[j] = emit(ng)
+            if new[j] is None:
+                break
+        else:
+            for j, m in new.items():
+                ops[j] = m
+            ops[i] = ("dropped", None, None)
+    return [op for op in ops if not (type(op) is tuple and op[0] == "dropped")]
+
+
 def _writes(op):
     if type(op) is tuple:
         return False
@@ -618,8 +679,9 @@ def reduction_op(red, fn):
 
 
 def fused_op(group, fn):
-    """The plan op that calls ``fn(*inputs, *scalars, *targets)`` and gets the new outputs back (a tuple)."""
-    args = tuple(Ref(v) for v in group.inputs) + tuple(group.scalars) + tuple(Ref(v) for v in group.targets)
+    """The plan op that calls ``fn(*inputs, *raw, *scalars, *targets)`` and gets the new outputs back (a tuple)."""
+    args = (tuple(Ref(v) for v in group.inputs) + tuple(Ref(v) for v in getattr(group, "raw", ()))
+            + tuple(group.scalars) + tuple(Ref(v) for v in group.targets))
     outs = tuple(group.outputs)
     return Op("call", fn, args, {}, outs, inplace=group.targets[0] if group.targets else None, multi=bool(outs))
 

@@ -31,6 +31,22 @@ def _lit(v):
     return repr(float(v))
 
 
+def _concat(nd, meta):
+    """Element ``i`` of the concatenation of the raw 1-d parts: ``i < n0 ? r0[i] : i < n0+n1 ? r1[i-n0] : ...``
+    (a raw array is indexed through its own strides)."""
+    parts = [v for _, v in nd.operands]
+    off, terms = 0, []
+    for k, v in enumerate(parts):
+        n = int(meta[v][0][0])
+        idx = "i" if off == 0 else f"i - {off}"
+        terms.append((off + n, f"r{v}[{idx}]"))
+        off += n
+    e = terms[-1][1]
+    for end, t in reversed(terms[:-1]):
+        e = f"(i < {end} ? {t} : {e})"
+    return e
+
+
 def body_of(group):
     """(in_params, out_params, operation) of the group's ElementwiseKernel."""
     meta = group.meta
@@ -39,6 +55,8 @@ def body_of(group):
     for v in group.inputs:
         name[v] = f"a{v}"
         ins.append(f"{meta[v][1]} a{v}")
+    for v in getattr(group, "raw", ()):
+        ins.append(f"raw {meta[v][1]} r{v}")
     sname = {}
     for i, s in enumerate(group.scalars):
         sname[id(s)] = f"s{i}"
@@ -63,7 +81,7 @@ def body_of(group):
         return f"(({ctype}){src})" if ctype else src
 
     for nd in group.nodes:
-        e = expression(nd, meta, operand, _SYNTAX)
+        e = _concat(nd, meta) if nd.fn == "concat" else expression(nd, meta, operand, _SYNTAX)
         out_ct = C_TYPE[nd.dtype]
         if nd.inplace:
             lines.append(f"{name[nd.out]} = ({out_ct}){e};")
@@ -90,7 +108,7 @@ class CupyGroupKernel:
         self.options = ("--fmad=false",)  # no a*b+c contraction into fma: the bits of CuPy's one-op kernels
         self.kernel = cupy.ElementwiseKernel(self.in_params, self.out_params, self.operation, self.name,
                                              options=self.options)
-        self.n_in = len(group.inputs) + len(group.scalars)
+        self.n_in = len(group.inputs) + len(group.raw) + len(group.scalars)
         self.new = [(group.shape, group.meta[v][1]) for v in group.outputs]
         self.n_targets = len(group.targets)
         self.ops = group.source_ops

@@ -136,10 +136,10 @@ class ElementwiseKernel:
 
     def __init__(self, in_params, out_params, operation, name="kernel", reduce_dims=True, preamble="",
                  no_return=False, return_tuple=False, loop_prep="", after_loop="", options=()):
-        from .hostkernel import parse_params
+        from .hostkernel import parse_params, split_raw
 
         self.in_params, self.out_params, self.operation, self.name = in_params, out_params, operation, name
-        self.nin, self.nout = len(parse_params(in_params)), len(parse_params(out_params))
+        self.nin, self.nout = len(parse_params(split_raw(in_params)[0])), len(parse_params(out_params))
         self._host = None
 
     def __call__(self, *args, size=None, stream=None):

@@ -49,7 +49,19 @@ def parse_params(spec: str):
     return out
 
 
-def source(name: str, in_params: str, out_params: str, body: str, preamble: str = "") -> str:
+def split_raw(spec: str):
+    """``"float32 x, raw float32 r"`` → (``"float32 x, float32 r"``, {"r"}): CuPy's ``raw`` parameters (read
+    whole, indexed by the kernel, not broadcast)."""
+    parts, raw = [], set()
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        if part.startswith("raw "):
+            part = part[4:].strip()
+            raw.add(part.split()[-1])
+        parts.append(part)
+    return ", ".join(parts), raw
+
+
+def source(name: str, in_params: str, out_params: str, body: str, preamble: str = "", raw=()) -> str:
     """C++ source with one ``extern "C"`` loop per floating type: ``{name}_float`` and ``{name}_double``
     (``preamble``: CUDA-C functions defined before them, ``__device__`` read as a host function)."""
     ins, outs = parse_params(in_params), parse_params(out_params)
@@ -58,12 +70,12 @@ def source(name: str, in_params: str, out_params: str, body: str, preamble: str 
         lines += ["#define __device__ static", "#define __forceinline__ inline", preamble]
     for ct in ("float", "double"):
         ty = lambda t: ct if t == "T" else _CONCRETE[t]
-        args = ["long long n"] + [f"const {ty(t)}* __restrict in_{v}" for t, v in ins] \
+        args = ["long long n"] + [f"const {ty(t)}* {'' if v in raw else '__restrict '}in_{v}" for t, v in ins] \
             + [f"{ty(t)}* __restrict out_{v}" for t, v in outs]
         lines.append(f'extern "C" void {name}_{ct}({", ".join(args)}) {{')
         lines.append(f"  typedef {ct} T;")
         lines.append("  for (long long i = 0; i < n; ++i) {")
-        lines += [f"    const {ty(t)} {v} = in_{v}[i];" for t, v in ins]
+        lines += [f"    const {ty(t)}* {v} = in_{v};" if v in raw else f"    const {ty(t)} {v} = in_{v}[i];" for t, v in ins]
         lines += [f"    {ty(t)} {v} = out_{v}[i];" for t, v in outs]  # outputs are read-write, as in CuPy
         lines.append(f"    {{ {body} }}")
         lines += [f"    out_{v}[i] = {v};" for t, v in outs]
@@ -107,8 +119,9 @@ class HostElementwise:
     with NumPy arrays (broadcast, all ``T`` arguments of one dtype: float32 or float64)."""
 
     def __init__(self, in_params, out_params, body, name, preamble=""):
+        in_params, self.raw = split_raw(in_params)
         self.ins, self.outs, self.name = parse_params(in_params), parse_params(out_params), name
-        self.lib = compile_source(source(name, in_params, out_params, body, preamble))
+        self.lib = compile_source(source(name, in_params, out_params, body, preamble, self.raw))
 
     def __call__(self, *args):
         """``(*inputs)`` → new outputs, or ``(*inputs, *outputs)`` → the outputs updated in place
@@ -127,8 +140,13 @@ class HostElementwise:
         ct = _C_OF_DTYPE[dtype]
         dt = lambda t: dtype if t == "T" else np.dtype(t)
         ins = [np.asarray(a, dtype=dt(t)) for (t, _), a in zip(self.ins, args[:n_in])]
-        shape = np.broadcast_shapes(*[a.shape for a in ins], *[a.shape for a in given])
-        ins = [np.ascontiguousarray(np.broadcast_to(a, shape)) for a in ins]
+        is_raw = [v in self.raw for _, v in self.ins]
+        for (t, v), a, r in zip(self.ins, ins, is_raw):
+            if r and a.dtype != dt(t):
+                raise TypeError(f"{self.name}: raw {v} must be {dt(t)}, got {a.dtype}")
+        shape = np.broadcast_shapes(*[a.shape for a, r in zip(ins, is_raw) if not r], *[a.shape for a in given])
+        ins = [np.ascontiguousarray(a).reshape(-1) if r else np.ascontiguousarray(np.broadcast_to(a, shape))
+               for a, r in zip(ins, is_raw)]
         outs = []
         for (t, v), a in zip(self.outs, list(given) + [None] * (len(self.outs) - len(given))):
             if a is None:
