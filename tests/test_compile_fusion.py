@@ -25,7 +25,7 @@ F = nn.functional
 
 
 def _fused_ops(f, reductions=False):
-    kinds = ("CupyGroupKernel", "NumbaGroupKernel") + (("CupyReductionKernel",) if reductions else ())
+    kinds = ("CupyGroupKernel", "CupySideKernel", "NumbaGroupKernel") + (("CupyReductionKernel",) if reductions else ())
     return [op for op in f.plans[-1].ops if type(op.fn).__name__ in kinds]
 
 

@@ -131,3 +131,48 @@ def test_rename_inplace_only_fresh_unviewed_results():
     # a live result (returned, written back): stays
     ops, renamed = rename_inplace([mm, add], dict(meta), live={2})
     assert not renamed
+
+
+def _strided_stats(bn, xp):
+    """Running statistics replaced by non-contiguous views holding the same values."""
+    for name in ("running_mean", "running_var"):
+        a = bn.__dict__[name]
+        big = xp.zeros((2 * a.shape[0],), dtype=a.dtype)
+        view = big[::2]
+        view[...] = a
+        assert not view.flags.c_contiguous
+        bn.__dict__[name] = view
+
+
+def test_side_group_runs_apart_when_its_arrays_are_strided(standin):
+    """BatchNorm's running statistics are updated by the first threads of the next kernel (one launch);
+    given strided running buffers, the two kernels run apart and the results stay eager's."""
+    def run(compiled):
+        with xn.use_backend(standin):
+            xn.manual_seed(0)
+            model = nn.Sequential(nn.Linear(6, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3))
+            opt = optim.SGD(model.parameters(), lr=0.05)
+            rng = np.random.default_rng(0)
+            X = xn.asarray(rng.standard_normal((16, 6)).astype(np.float32))
+            y = xn.asarray(rng.integers(0, 3, 16).astype(np.int64))
+
+            def step(xb, yb):
+                loss = F.cross_entropy(model(xb), yb)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                return loss.data
+
+            f = xn.compile(step, state=(model, opt)) if compiled else step
+            for i in range(8):
+                if i == 4:
+                    _strided_stats(model[1], standin.xp)
+                f(X, y)
+            stats = [to_numpy(model[1].running_mean).copy(), to_numpy(model[1].running_var).copy()]
+            return stats + [to_numpy(p.data).copy() for p in model.parameters()], f
+
+    eager, _ = run(False)
+    comp, f = run(True)
+    for a, b in zip(eager, comp):
+        np.testing.assert_array_equal(a, b)
+    assert "CupySideKernel" in _kinds(f)

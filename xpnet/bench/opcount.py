@@ -142,7 +142,7 @@ def _count_compiled(wl, steps, seed):
     out = dict(results[0])
     out["plan_ops"], out["views"] = len(plan.ops) - views, views
     fused = [op for op in plan.ops if hasattr(op.fn, "ops")
-             and type(op.fn).__name__ in ("CupyGroupKernel", "CupyReductionKernel")]
+             and type(op.fn).__name__ in ("CupyGroupKernel", "CupySideKernel", "CupyReductionKernel")]
     out["fused_kernels"], out["fused_ops"] = len(fused), sum(op.fn.ops for op in fused)
     out["fused_reductions"] = sum(type(op.fn).__name__ == "CupyReductionKernel" for op in fused)
     return out

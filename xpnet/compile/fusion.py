@@ -448,6 +448,9 @@ def _cone(nodes, vars_):
     need, keep = set(vars_), []
     for nd in reversed(nodes):
         if nd.out in need and not nd.inplace:
+            if nd.fn in ("ones_like", "zeros_like"):  # a constant: reads only its operand's shape
+                keep.append(Node(nd.fn, [("num", 0)], nd.out, False, nd.dtype))
+                continue
             keep.append(nd)
             need.update(x for k, x in nd.operands if k == "var")
     keep.reverse()
@@ -467,8 +470,8 @@ def _inputs_of(nodes):
 
 
 def _merge(front, nodes):
-    seen = {id(n) for n in nodes}
-    return [n for n in front if id(n) not in seen] + list(nodes)
+    seen = {n.out for n in nodes if not n.inplace}
+    return [n for n in front if n.out not in seen] + list(nodes)
 
 
 def _subst(obj, old, new):
@@ -525,7 +528,7 @@ def rename_inplace(ops, meta, live):
     return ops, renamed
 
 
-def inline(ops, meta, live, emit, emit_reduction, overlap=lambda a, b: True, group_of=None, reduction_of=None):
+def inline(ops, meta, live, emit, emit_reduction, overlap=lambda a, b: True, group_of=None, emit_side=None):
     """Reductions take the elementwise group producing their input as a prologue, and a group (writing
     nothing in place) whose every result is read only by later groups and reductions is recomputed
     inside each of them instead of being stored: one launch less each time. ``emit(group)``,
@@ -549,54 +552,46 @@ def inline(ops, meta, live, emit, emit_reduction, overlap=lambda a, b: True, gro
                 readers.setdefault(r, []).append(i)
         for i, op in enumerate(ops):
             g = group_of(op) if type(op) is not tuple else None
-            if g is None or g.targets or g.raw or any(v in live for v in g.outputs):
+            if g is None or g.targets or g.raw:
                 continue
-            cons = sorted({j for v in g.outputs for j in readers.get(v, ())})
-            if not cons or cons[0] <= i:
+            if g.inputs and any(x in taint for x in g.inputs) and any(_writes(ops[k]) for k in range(i + 1, len(ops))):
                 continue
-            if any(g.inputs and any(x in taint for x in g.inputs) and _writes(ops[k]) for k in range(i + 1, cons[-1])):
-                continue
-            new = {}
-            for j in cons:
-                c = ops[j]
-                if type(c) is tuple:
-                    r = c[2]
-                    nodes = _merge(_cone(g.nodes, [x for x in r.inputs if x in g.outputs]), r.nodes)
-                    if len(nodes) > MAX_NODES:
-                        break
-                    ins, scs = _inputs_of(nodes)
-                    if not ins:
-                        break
-                    nr = Reduction(r.kind, nodes, r.value, ins, scs, r.axis, r.keepdims, r.out, meta)
-                    if _bshape([meta[x][0] for x in ins]) != nr.shape:
-                        break
-                    nr.source_ops = r.source_ops
-                    new[j] = nr
+            later = lambda v: readers.get(v) and min(readers[v]) > i  # noqa: E731
+            full = list(g.outputs) if all(v not in live and later(v) for v in g.outputs) else None
+            # results that are cheap to recompute (a constant, one op) leave a group that stays
+            cheap = [v for v in g.outputs if v not in live and later(v) and len(_cone(g.nodes, [v])) <= 2]
+            for vs in (full, cheap if cheap and cheap != full else None):
+                if not vs:
+                    continue
+                new = _inline_into(g, vs, sorted({j for v in vs for j in readers[v]}), ops, meta, taint, overlap,
+                                   group_of)
+                if new is None:
+                    continue
+                made = {j: ("fused", None, x) if isinstance(x, Reduction) else emit(x) for j, x in new.items()}
+                rest = [v for v in g.outputs if v not in vs]
+                if rest:
+                    kept = _make_group([(None, _cone(g.nodes, rest))], set(rest), meta, taint, overlap)
+                    if kept is None:
+                        continue
+                    kept.source_ops = g.source_ops
+                    made[i] = emit(kept)
                 else:
-                    g2 = group_of(c)
-                    if g2 is None:
-                        break
-                    nodes = _merge(_cone(g.nodes, [x for x in g2.inputs if x in g.outputs]), g2.nodes)
-                    if len(nodes) > MAX_NODES:
-                        break
-                    ng = _make_group([(None, nodes)], set(g2.outputs), meta, taint, overlap)
-                    if ng is None or ng.outputs != g2.outputs or ng.targets != g2.targets or ng.shape != g2.shape:
-                        break
-                    ng.source_ops = g2.source_ops
-                    new[j] = ng
-            else:
-                made = {}
-                for j, x in new.items():
-                    made[j] = ("fused", None, x) if isinstance(x, Reduction) else emit(x)
+                    new[min(new)].source_ops += g.source_ops
+                    made[min(new)] = emit(new[min(new)]) if not isinstance(new[min(new)], Reduction) else \
+                        ("fused", None, new[min(new)])
                 if any(m is None for m in made.values()):
                     continue
-                new[cons[0]].source_ops += g.source_ops
                 for j, m in made.items():
                     ops[j] = m
-                ops[i] = ("dropped", None, None)
+                if not rest:
+                    ops[i] = ("dropped", None, None)
                 changed = True
                 break
+            if changed:
+                break
         ops = [op for op in ops if not (type(op) is tuple and op[0] == "dropped")]
+    if emit_side is not None:
+        ops = _merge_side_groups(ops, meta, taint, overlap, group_of, emit_side)
     out = []
     for op in ops:
         if type(op) is not tuple:
@@ -607,6 +602,90 @@ def inline(ops, meta, live, emit, emit_reduction, overlap=lambda a, b: True, gro
             fo = emit_reduction(op[2])
             out.append(fo)
     return out
+
+
+def side_ok(small, big, meta, taint, overlap):
+    """Whether group ``small`` (smaller iteration shape) can run inside ``big``'s kernel, right after it:
+    its elements ``i < size`` computed by the first threads, its arrays read and written whole (raw)."""
+    n = int(np.prod(small.shape)) if small.shape else 1
+    if small.raw or not small.nodes or n > (int(np.prod(big.shape)) if big.shape else 1) or small.shape == big.shape:
+        return False
+    if any(tuple(meta[v][0]) not in (tuple(small.shape), ()) for v in small.inputs):
+        return False
+    mine = set(small.outputs) | set(small.targets)
+    theirs_in = set(big.inputs) | set(big.raw)
+    if mine & theirs_in or set(small.targets) & set(big.targets):
+        return False
+    if any(overlap(t, v) for t in small.targets for v in theirs_in | set(big.targets)):
+        return False
+    if any(overlap(t, v) for t in big.targets for v in small.inputs):
+        return False
+    return True
+
+
+def _merge_side_groups(ops, meta, taint, overlap, group_of, emit_side):
+    """A group over a small shape (BatchNorm running statistics over the channels, the loss scalar)
+    followed at once by a group over a bigger one: one kernel (see :func:`side_ok`)."""
+    out, i = [], 0
+    while i < len(ops):
+        op = ops[i]
+        nxt = ops[i + 1] if i + 1 < len(ops) else None
+        s = group_of(op) if type(op) is not tuple else None
+        b = group_of(nxt) if nxt is not None and type(nxt) is not tuple else None
+        if s is not None and b is not None and side_ok(s, b, meta, taint, overlap):
+            m = emit_side(b, s)
+            if m is not None:
+                out.append(m)
+                i += 2
+                continue
+        out.append(op)
+        i += 1
+    return out
+
+
+def side_op(big, small, fn):
+    """The plan op of a merged kernel: ``fn(*big inputs, *big raw, *big scalars, *small inputs,
+    *small scalars, *big targets, *small targets)`` → (*big outputs, *small outputs)."""
+    args = (tuple(Ref(v) for v in big.inputs) + tuple(Ref(v) for v in big.raw) + tuple(big.scalars)
+            + tuple(Ref(v) for v in small.inputs) + tuple(small.scalars)
+            + tuple(Ref(v) for v in big.targets) + tuple(Ref(v) for v in small.targets))
+    outs = tuple(big.outputs) + tuple(small.outputs)
+    targets = list(big.targets) + list(small.targets)
+    return Op("call", fn, args, {}, outs, inplace=targets[0] if targets else None, multi=bool(outs))
+
+
+def _inline_into(g, vs, cons, ops, meta, taint, overlap, group_of):
+    """{consumer index: its new Group or Reduction} with the cones of ``vs`` (results of group ``g``)
+    recomputed inside, or None where a consumer cannot take them."""
+    new = {}
+    for j in cons:
+        c = ops[j]
+        if type(c) is tuple:
+            r = c[2]
+            nodes = _merge(_cone(g.nodes, [x for x in r.inputs if x in vs]), r.nodes)
+            if len(nodes) > MAX_NODES:
+                return None
+            ins, scs = _inputs_of(nodes)
+            if not ins:
+                return None
+            nr = Reduction(r.kind, nodes, r.value, ins, scs, r.axis, r.keepdims, r.out, meta)
+            if _bshape([meta[x][0] for x in ins]) != nr.shape:
+                return None
+            nr.source_ops = r.source_ops
+            new[j] = nr
+        else:
+            g2 = group_of(c)
+            if g2 is None:
+                return None
+            nodes = _merge(_cone(g.nodes, [x for x in g2.inputs if x in vs]), g2.nodes)
+            if len(nodes) > MAX_NODES:
+                return None
+            ng = _make_group([(None, nodes)], set(g2.outputs), meta, taint, overlap)
+            if ng is None or ng.outputs != g2.outputs or ng.targets != g2.targets or ng.shape != g2.shape:
+                return None
+            ng.source_ops = g2.source_ops
+            new[j] = ng
+    return new
 
 
 def _concat_of(op, meta):
@@ -829,8 +908,11 @@ def apply(plan, trace, is_array):
     if target == "cuda":
         from .fusion_cupy import CupyReductionKernel
 
+        from .fusion_cupy import CupySideKernel
+
         ops = inline(ops, meta, plan.live, emit, lambda r: reduction_op(r, CupyReductionKernel(cp, r)), overlap,
-                     group_of=lambda op: getattr(op.fn, "group", None) if isinstance(op.fn, CupyGroupKernel) else None)
+                     group_of=lambda op: getattr(op.fn, "group", None) if isinstance(op.fn, CupyGroupKernel) else None,
+                     emit_side=lambda b, s: side_op(b, s, CupySideKernel(cp, b, s)))
     plan.ops = ops
     plan.fusion = target
     return plan

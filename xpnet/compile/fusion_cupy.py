@@ -218,3 +218,104 @@ class CupyReductionKernel:
 
     def __repr__(self):
         return f"<fused reduction {self.name}: {self.ops} ops>"
+
+
+# --------------------------------------------------------------------------------------------
+# a small group run by the first threads of a bigger group's kernel
+def side_body(big, small):
+    """(in_params, out_params, operation) of ``big``'s ElementwiseKernel with ``small`` appended: the
+    threads ``i < size(small)`` also compute ``small``'s element ``i``; its arrays of its own shape are
+    ``raw`` parameters (passed flat, C-contiguous), its 0-d inputs ordinary (broadcast) ones."""
+    ins, outs, body = body_of(big)
+    meta = small.meta
+    n = 1
+    for d in small.shape:
+        n *= int(d)
+    name, extra_in, extra_out = {}, [], []
+    for v in small.inputs:
+        if tuple(meta[v][0]) == ():
+            name[v] = f"b{v}"
+            extra_in.append(f"{meta[v][1]} b{v}")
+        else:
+            name[v] = f"x{v}[i]"
+            extra_in.append(f"raw {meta[v][1]} x{v}")
+    sname = {}
+    for k, s in enumerate(small.scalars):
+        sname[id(s)] = f"z{k}"
+        extra_in.append(f"float64 z{k}")
+    for v in small.outputs:
+        extra_out.append(f"raw {meta[v][1]} q{v}")
+    for v in small.targets:
+        name[v] = f"y{v}[i]"
+        extra_out.append(f"raw {meta[v][1]} y{v}")
+
+    def operand(o, dtype):
+        ctype = C_TYPE[dtype] if dtype else None
+        kind, x = o
+        src = name[x] if kind == "var" else (sname[id(x)] if kind == "sym" else _lit(x))
+        return f"(({ctype}){src})" if ctype else src
+
+    lines = [f"if (i < {n}) {{"]
+    for nd in small.nodes:
+        e = expression(nd, meta, operand, _SYNTAX)
+        out_ct = C_TYPE[nd.dtype]
+        if nd.inplace:
+            lines.append(f"  {name[nd.out]} = ({out_ct}){e};")
+        else:
+            name[nd.out] = f"t{nd.out}"
+            lines.append(f"  {out_ct} t{nd.out} = ({out_ct}){e};")
+    for v in small.outputs:
+        lines.append(f"  q{v}[i] = t{v};")
+    lines.append("}")
+    join = lambda a, b: ", ".join(p for p in (a, ", ".join(b)) if p)  # noqa: E731
+    return join(ins, extra_in), join(outs, extra_out), body + "\n" + "\n".join(lines)
+
+
+class CupySideKernel:
+    """``big``'s kernel also computing ``small`` (:func:`side_body`): one launch for both. Called as
+    :func:`xpnet.compile.fusion.side_op` lays out the arguments; where an array of ``small`` is not
+    C-contiguous at run time (a view that a flat index cannot address), the two kernels run apart."""
+
+    def __init__(self, cupy, big, small):
+        self.cupy = cupy
+        self.in_params, self.out_params, self.operation = side_body(big, small)
+        self.name = kernel_name(self.in_params, self.out_params, self.operation)
+        self.options = ("--fmad=false",)
+        self.kernel = cupy.ElementwiseKernel(self.in_params, self.out_params, self.operation, self.name,
+                                             options=self.options)
+        self.big, self.small = CupyGroupKernel(cupy, big), CupyGroupKernel(cupy, small)
+        self.nb = len(big.inputs) + len(big.raw) + len(big.scalars)
+        self.ns = len(small.inputs) + len(small.scalars)
+        self.nbt, self.nst = len(big.targets), len(small.targets)
+        self.big_new = [(big.shape, big.meta[v][1]) for v in big.outputs]
+        self.small_new = [(small.shape, small.meta[v][1]) for v in small.outputs]
+        self.flat = [i for i, v in enumerate(small.inputs) if tuple(small.meta[v][0]) != ()]
+        self.ops = big.source_ops + small.source_ops
+        self.group = None  # not a plain group any more
+
+    def __call__(self, *args):
+        nb, ns, nbt = self.nb, self.ns, self.nbt
+        b_in, s_in = args[:nb], args[nb:nb + ns]
+        b_t, s_t = args[nb + ns:nb + ns + nbt], args[nb + ns + nbt:]
+        whole = [s_in[i] for i in self.flat] + list(s_t)
+        if not all(a.flags.c_contiguous for a in whole):
+            outs = self.big(*b_in, *b_t)
+            return tuple(outs) + tuple(self.small(*s_in, *s_t))
+        cp = self.cupy
+        s_in = list(s_in)
+        for i in self.flat:
+            s_in[i] = s_in[i].reshape(-1)
+        b_new = tuple(cp.empty(s, dtype=d) for s, d in self.big_new)
+        s_new = tuple(cp.empty(s, dtype=d) for s, d in self.small_new)
+        self.kernel(*b_in, *s_in, *b_new, *b_t, *[a.reshape(-1) for a in s_new], *[a.reshape(-1) for a in s_t])
+        return b_new + s_new
+
+    def spec(self):
+        return [self.name, self.in_params, self.out_params, self.operation, list(self.options)]
+
+    @property
+    def source(self):
+        return self.operation
+
+    def __repr__(self):
+        return f"<fused {self.name}: {self.ops} ops, with a side group>"

@@ -139,7 +139,7 @@ class ElementwiseKernel:
         from .hostkernel import parse_params, split_raw
 
         self.in_params, self.out_params, self.operation, self.name = in_params, out_params, operation, name
-        self.nin, self.nout = len(parse_params(split_raw(in_params)[0])), len(parse_params(out_params))
+        self.nin, self.nout = len(parse_params(split_raw(in_params)[0])), len(parse_params(split_raw(out_params)[0]))
         self._host = None
 
     def __call__(self, *args, size=None, stream=None):
