@@ -470,8 +470,10 @@ def _inputs_of(nodes):
 
 
 def _merge(front, nodes):
-    seen = {n.out for n in nodes if not n.inplace}
-    return [n for n in front if n.out not in seen] + list(nodes)
+    """``front`` then the nodes of ``nodes`` that ``front`` does not compute already (every node still
+    after the nodes it reads)."""
+    seen = {n.out for n in front if not n.inplace}
+    return list(front) + [n for n in nodes if n.inplace or n.out not in seen]
 
 
 def _subst(obj, old, new):
@@ -590,6 +592,7 @@ def inline(ops, meta, live, emit, emit_reduction, overlap=lambda a, b: True, gro
             if changed:
                 break
         ops = [op for op in ops if not (type(op) is tuple and op[0] == "dropped")]
+    ops = _pair_reductions(ops, meta, taint)
     if emit_side is not None:
         ops = _merge_side_groups(ops, meta, taint, overlap, group_of, emit_side)
     out = []
@@ -599,9 +602,67 @@ def inline(ops, meta, live, emit, emit_reduction, overlap=lambda a, b: True, gro
         elif op[0] == "plain":
             out.append(op[1])
         else:
-            fo = emit_reduction(op[2])
-            out.append(fo)
+            out.append(emit_reduction(op[2]))
     return out
+
+
+class MultiReduction:
+    """Reductions over one iteration shape and the same axes, computed by one kernel: each part's
+    prologue per element, each part reduced in its own field (the order of every field's additions is
+    the one its own kernel would take)."""
+
+    def __init__(self, parts):
+        self.parts = list(parts)
+        p0 = self.parts[0]
+        self.shape, self.axis, self.keepdims, self.meta = p0.shape, p0.axis, p0.keepdims, p0.meta
+        nodes = []
+        for p in self.parts:
+            nodes = _merge(nodes, p.nodes) if nodes else list(p.nodes)
+        self.nodes = nodes
+        self.inputs, self.scalars = [], []
+        for p in self.parts:
+            self.inputs += [v for v in p.inputs if v not in self.inputs]
+            self.scalars += [x for x in p.scalars if all(x is not y for y in self.scalars)]
+        self.source_ops = sum(p.source_ops for p in self.parts)
+        self.outs = [p.out for p in self.parts]
+
+    def __repr__(self):
+        return f"MultiReduction({[p.kind for p in self.parts]}, out={self.outs})"
+
+
+def _red_key(r):
+    return (r.shape, r.axis, r.keepdims, r.meta[r.out][1], tuple(r.meta[r.out][0]))
+
+
+def _pair_reductions(ops, meta, taint):
+    """Two reductions over the same iteration shape and axes become one kernel: the earlier one moves
+    to the later one's place when nothing in between reads its result and nothing in between writes
+    what it reads."""
+    ops = list(ops)
+    i = 0
+    while i < len(ops):
+        a = ops[i]
+        if type(a) is not tuple or a[0] not in ("plain", "fused", "multi"):
+            i += 1
+            continue
+        ra = a[2]
+        parts_a = ra.parts if isinstance(ra, MultiReduction) else [ra]
+        outs_a = {p.out for p in parts_a}
+        ins_a = set(ra.inputs)
+        for j in range(i + 1, len(ops)):
+            b = ops[j]
+            if type(b) is tuple and b[0] in ("plain", "fused", "multi"):
+                rb = b[2]
+                parts_b = rb.parts if isinstance(rb, MultiReduction) else [rb]
+                if _red_key(parts_b[0]) == _red_key(parts_a[0]) and not outs_a & set(rb.inputs):
+                    ops[j] = ("multi", None, MultiReduction(parts_a + parts_b))
+                    ops[i] = ("dropped", None, None)
+                    break
+            refs = set(b[2].inputs) if type(b) is tuple else set(op_refs(b))
+            if refs & outs_a or (_writes(b) and ins_a & taint):
+                break
+        i += 1
+    return [op for op in ops if not (type(op) is tuple and op[0] == "dropped")]
 
 
 def side_ok(small, big, meta, taint, overlap):
@@ -752,8 +813,11 @@ def _writes(op):
 
 
 def reduction_op(red, fn):
-    """The plan op that calls ``fn(*inputs, *scalars)`` and gets the reduced array back."""
+    """The plan op that calls ``fn(*inputs, *scalars)`` and gets the reduced array back (a tuple of
+    them for a :class:`MultiReduction`)."""
     args = tuple(Ref(v) for v in red.inputs) + tuple(red.scalars)
+    if isinstance(red, MultiReduction):
+        return Op("call", fn, args, {}, tuple(red.outs), multi=True)
     return Op("call", fn, args, {}, (red.out,))
 
 

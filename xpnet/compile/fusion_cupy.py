@@ -189,12 +189,74 @@ def reduction_source(red):
             IDENTITY[(red.kind, ct)], ct, preamble, kname)
 
 
+def multi_reduction_source(mr):
+    """:func:`reduction_source` of a :class:`~.fusion.MultiReduction`: the reduced value is a plain struct
+    (field ``vK``: part ``K``'s value; trivially constructible, as CuPy keeps it in shared memory), the
+    map, identity and combine are ``__device__`` functions of the preamble; the combine is written
+    ``NAME_of(<field 0's reduce_expr>, ...)`` over ``a.vK``/``b.vK``; the outputs ``yK`` get their (one expression: CuPy parenthesises it, so a comma joins them)
+    field (``mean``'s divided by its count)."""
+    meta = mr.meta
+    name, ins, args, fparams = {}, [], [], []
+    for v in mr.inputs:
+        name[v] = f"a{v}"
+        ins.append(f"{meta[v][1]} a{v}")
+        args.append(f"a{v}")
+        fparams.append(f"{C_TYPE[meta[v][1]]} a{v}")
+    sname = {}
+    for i, sc in enumerate(mr.scalars):
+        sname[id(sc)] = f"s{i}"
+        ins.append(f"float64 s{i}")
+        args.append(f"s{i}")
+        fparams.append(f"double s{i}")
+
+    def operand(o, dtype):
+        ctype = C_TYPE[dtype] if dtype else None
+        kind, x = o
+        src = name[x] if kind == "var" else (sname[id(x)] if kind == "sym" else _lit(x))
+        return f"(({ctype}){src})" if ctype else src
+
+    lines = []
+    for nd in mr.nodes:
+        e = expression(nd, meta, operand, _SYNTAX)
+        out_ct = C_TYPE[nd.dtype]
+        name[nd.out] = f"t{nd.out}"
+        lines.append(f"  {out_ct} t{nd.out} = ({out_ct}){e};")
+    cts = [C_TYPE[meta[p.out][1]] for p in mr.parts]
+    fields = [f"v{k}" for k in range(len(mr.parts))]
+    h = hashlib.sha256(f"{[p.kind for p in mr.parts]}|{mr.axis}|{mr.keepdims}|{ins}|{lines}|"
+                       f"{[name[p.value] for p in mr.parts]}".encode()).hexdigest()[:12]
+    kname = f"xpnet_reduce_{'_'.join(p.kind for p in mr.parts)}_{h}"
+    st = f"{kname}_t"
+    decl = "".join(f" {ct} {f};" for ct, f in zip(cts, fields))
+    ctor = ", ".join(f"{ct} {f}" for ct, f in zip(cts, fields))
+    set_ = " ".join(f"r.{f} = {f};" for f in fields)
+    ident = []
+    for p, ct in zip(mr.parts, cts):
+        ident.append(IDENTITY[(p.kind, ct)])
+    preamble = (f"struct {st} {{{decl} }};\n"
+                f"__device__ {st} {kname}_of({ctor}) {{ {st} r; {set_} return r; }}\n"
+                f"__device__ {st} {kname}_zero() {{ return {kname}_of({', '.join(ident)}); }}\n"
+                f"__device__ {st} {kname}_map({', '.join(fparams)}) {{\n" + "\n".join(lines)
+                + f"\n  return {kname}_of({', '.join(name[p.value] for p in mr.parts)});\n}}\n")
+    red = ", ".join(REDUCE[p.kind].replace("a", f"a.{f}").replace("b", f"b.{f}") for p, f in zip(mr.parts, fields))
+    posts = []
+    for k, p in enumerate(mr.parts):
+        posts.append(f"y{k} = a.v{k} / ({cts[k]}){p.count}" if p.kind == "mean" else f"y{k} = a.v{k}")
+    outs = ", ".join(f"{meta[p.out][1]} y{k}" for k, p in enumerate(mr.parts))
+    return (", ".join(ins), outs, f"{kname}_map({', '.join(args)})", f"{kname}_of({red})", ", ".join(posts),
+            f"{kname}_zero()", st, preamble, kname)
+
+
 class CupyReductionKernel:
-    """Calls the reduction's ReductionKernel: ``(*inputs, *scalars) -> the reduced array``."""
+    """Calls the reduction's ReductionKernel: ``(*inputs, *scalars) -> the reduced array`` (a tuple of
+    them for a :class:`~.fusion.MultiReduction`)."""
 
     def __init__(self, cupy, red):
+        from .fusion import MultiReduction
+
+        src = multi_reduction_source(red) if isinstance(red, MultiReduction) else reduction_source(red)
         (self.in_params, self.out_params, self.map_expr, self.reduce_expr, self.post_map_expr, self.identity,
-         self.reduce_type, self.preamble, self.name) = reduction_source(red)
+         self.reduce_type, self.preamble, self.name) = src
         self.options = ("--fmad=false",)
         self.axis, self.keepdims = red.axis, red.keepdims
         self.kernel = cupy.ReductionKernel(self.in_params, self.out_params, self.map_expr, self.reduce_expr,
