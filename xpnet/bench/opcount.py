@@ -250,22 +250,25 @@ def markdown(counts, command="xpnet bench --count-ops") -> str:
              "xpnet compiled (`xn.compile`): the replayed plan, counted the same way on the stand-in (with "
              "`compile_fusion=\"all\"`, what CuPy on a GPU runs; in brackets: the generated kernels, how many of "
              "them are reductions, the operations they replace, and the host reads per step). The CuPy target "
-             "(`xpnet/compile/fusion.py`): every run of elementwise operations becomes one generated "
-             "`cupy.ElementwiseKernel`; the hand-written BatchNorm/GELU kernels (`xpnet/backend/fast_cupy.py`) "
-             "enter the runs as their elementwise nodes (erf included), in their own order; a bias add after a "
-             "matrix product is an ordinary elementwise op (renamed, not in place); each `sum`/`mean`/`max` "
-             "whose input an elementwise group computes is one `cupy.ReductionKernel` with that group as its "
-             "prologue (`mean`'s division its epilogue), and a group whose results only later groups and "
-             "reductions read is recomputed inside them instead of being stored (one launch less). The dropout "
-             "mask's compare, cast and scale fuse with their users; its uniform draw stays a `random` launch. "
-             "What remains, by name below: the matrix products (`matmul`), the plain `sum`s of bias gradients "
-             "(their input also feeds a matrix product, so it is stored anyway), the reductions "
-             "(`kernel:xpnet_reduce_*`: BatchNorm statistics and gradients, log-softmax max and sum, the loss "
-             "and label counts; each needs its own pass over its input), the BatchNorm running-statistics "
-             "update (one small in-place kernel over the channels per layer, its shape not the batch's), the "
-             "loss scalar, the uniform draws and the flat optimiser's gradient `concatenate`. Not done: the "
-             "gradients written straight into the flat buffer (no `concatenate`), bias adds folded into the "
-             "matrix product (cuBLAS `beta = 1`), two reductions over one input in one kernel.", "",
+             "(`xpnet/compile/fusion.py`, sources in `fusion_cupy.py`): every run of elementwise operations is one "
+             "generated `cupy.ElementwiseKernel`; the hand-written BatchNorm/GELU kernels "
+             "(`xpnet/backend/fast_cupy.py`) enter the runs as their elementwise nodes (erf included), in their "
+             "own order; a bias add after a matrix product is an ordinary elementwise op (renamed, not in place); "
+             "each `sum`/`mean`/`max` whose input an elementwise group computes is one `cupy.ReductionKernel` with "
+             "that group as its prologue (`mean`'s division its epilogue), and two or three reductions over one "
+             "iteration shape and the same axes (BatchNorm's Σg and Σg·x̂ with the next layer's bias gradient, the "
+             "loss and its label count) share one kernel; a group whose results only later groups and reductions "
+             "read is recomputed inside them instead of being stored; a small group (BatchNorm's running "
+             "statistics over the channels, the loss scalar) runs in the first threads of the next bigger "
+             "group's kernel; the flat optimiser's kernel reads each gradient where it lies (no `concatenate`). "
+             "The dropout mask's compare, cast and scale fuse with their users; its uniform draw stays a "
+             "`random` launch. What remains, by name below: the matrix products (`matmul`: cuBLAS), the "
+             "uniform draws (`random`: the generator's own kernel, drawn as eager draws them), the plain `sum`s "
+             "of bias gradients whose input also feeds a matrix product (stored anyway; no other reduction over "
+             "that shape and axis to share a kernel with), the reductions that depend on one another "
+             "(BatchNorm's mean then variance, log-softmax's max then sum: one pass each), and the generated "
+             "elementwise kernels between them (BatchNorm forward + activation + dropout, the logits' "
+             "gradient, BatchNorm's dx, the optimiser).", "",
              "| workload | batch | xpnet cupy: forward | backward | optimiser | **total** | xpnet compiled | "
              "PyTorch eager: forward | backward | optimiser | **total** | xpnet ÷ PyTorch | compiled ÷ PyTorch |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -285,8 +288,8 @@ def markdown(counts, command="xpnet bench --count-ops") -> str:
         by = sorted(r["xpnet-cupy"]["by_name"].items(), key=lambda kv: (-kv[1], kv[0]))
         lines.append(f"- **{n}**: " + ", ".join(f"{k} {v}" for k, v in by))
     lines += ["", "xpnet compiled operations by name (one step; `kernel:xpnet_fused_*` are the generated "
-              "elementwise kernels, summed as `fused`; `kernel:xpnet_reduce_<kind>_*` the generated reductions, "
-              "summed as `fused <kind>`):", ""]
+              "elementwise kernels, summed as `fused`; `kernel:xpnet_reduce_<kinds>_*` the generated reductions, "
+              "summed as `fused <kinds>`, `sum+sum` for two sums computed by one kernel):", ""]
     for n, r in counts.items():
         c = r.get("xpnet-cupy-compiled")
         if not c:
@@ -296,7 +299,7 @@ def markdown(counts, command="xpnet bench --count-ops") -> str:
             if k.startswith("kernel:xpnet_fused_"):
                 k = "fused"
             elif k.startswith("kernel:xpnet_reduce_"):
-                k = "fused " + k.split("_")[2]
+                k = "fused " + "+".join(k[len("kernel:xpnet_reduce_"):].split("_")[:-1])
             by[k] = by.get(k, 0) + v
         lines.append(f"- **{n}**: " + ", ".join(f"{k} {v}" for k, v in sorted(by.items(), key=lambda kv: (-kv[1], kv[0]))))
     lines += ["", "Workloads:", ""] + [f"- **{k}**: {v['workload']['description']} (batch {v['workload']['batch_size']})"

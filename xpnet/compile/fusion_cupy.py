@@ -193,8 +193,9 @@ def multi_reduction_source(mr):
     """:func:`reduction_source` of a :class:`~.fusion.MultiReduction`: the reduced value is a plain struct
     (field ``vK``: part ``K``'s value; trivially constructible, as CuPy keeps it in shared memory), the
     map, identity and combine are ``__device__`` functions of the preamble; the combine is written
-    ``NAME_of(<field 0's reduce_expr>, ...)`` over ``a.vK``/``b.vK``; the outputs ``yK`` get their (one expression: CuPy parenthesises it, so a comma joins them)
-    field (``mean``'s divided by its count)."""
+    ``NAME_of(<field 0's reduce_expr>, ...)`` over ``a.vK``/``b.vK``; the outputs ``yK`` get their
+    field (``mean``'s divided by its count), in one expression joined by commas (CuPy parenthesises
+    ``post_map_expr``)."""
     meta = mr.meta
     name, ins, args, fparams = {}, [], [], []
     for v in mr.inputs:
