@@ -176,3 +176,23 @@ def test_side_group_runs_apart_when_its_arrays_are_strided(standin):
     for a, b in zip(eager, comp):
         np.testing.assert_array_equal(a, b)
     assert "CupySideKernel" in _kinds(f)
+
+
+def test_reductions_share_a_kernel_only_when_independent():
+    """Two sums over one shape and axis share one kernel; one that reads the other's result does not."""
+    import importlib
+
+    fz = importlib.import_module("xpnet.compile.fusion")
+    meta = {0: ((4, 3), "float32"), 1: ((3,), "float32"), 2: ((3,), "float32"), 3: ((4, 3), "float32"),
+            4: ((3,), "float32")}
+    r1 = fz.Reduction("sum", [], 0, [0], [], (0,), False, 1, meta)
+    r2 = fz.Reduction("sum", [], 3, [3], [], (0,), False, 2, meta)
+    out = fz._pair_reductions([("plain", None, r1), ("plain", None, r2)], meta, set())
+    assert len(out) == 1 and isinstance(out[0][2], fz.MultiReduction) and out[0][2].outs == [1, 2]
+    # something between reads the first result: it stays apart
+    between = Op("method", "__mul__", (Ref(1), Ref(1)), {}, (4,))
+    out = fz._pair_reductions([("plain", None, r1), between, ("plain", None, r2)], meta, set())
+    assert len(out) == 3
+    # another axis: apart
+    r3 = fz.Reduction("sum", [], 3, [3], [], None, False, 4, meta | {4: ((), "float32")})
+    assert len(fz._pair_reductions([("plain", None, r1), ("plain", None, r3)], meta, set())) == 2
