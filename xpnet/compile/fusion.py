@@ -404,7 +404,8 @@ def fuse(ops, meta, live, emit, overlap=lambda a, b: False, min_ops=1, exact=Fal
             refs = op_refs(op)
             # a pure op that reads none of the run's results nor anything the run writes (or a view
             # of it, or memory it shares) may run before the run: the run stays open
-            if (not pure or any(r in run_outs for r in refs)
+            # (the CuPy target only: the numba plans stay as they were measured, closed at a write)
+            if (not pure or any(r in run_outs for r in refs) or (run_targets and not decompose)
                     or (run_targets and any(r in taint or any(overlap(r, t) for t in run_targets) for r in refs))):
                 flush()
         result.append(op)
