@@ -189,9 +189,13 @@ def test_reductions_share_a_kernel_only_when_independent():
     r2 = fz.Reduction("sum", [], 3, [3], [], (0,), False, 2, meta)
     out = fz._pair_reductions([("plain", None, r1), ("plain", None, r2)], meta, set())
     assert len(out) == 1 and isinstance(out[0][2], fz.MultiReduction) and out[0][2].outs == [1, 2]
-    # something between reads the first result: it stays apart
+    # something between reads the first result: the second moves up to the first (its input exists there)
     between = Op("method", "__mul__", (Ref(1), Ref(1)), {}, (4,))
     out = fz._pair_reductions([("plain", None, r1), between, ("plain", None, r2)], meta, set())
+    assert len(out) == 2 and isinstance(out[0][2], fz.MultiReduction) and out[1] is between
+    # the second reads what is computed from the first: they stay apart
+    dep = Op("method", "__mul__", (Ref(1), Ref(0)), {}, (3,))
+    out = fz._pair_reductions([("plain", None, r1), dep, ("plain", None, r2)], meta, set())
     assert len(out) == 3
     # another axis: apart
     r3 = fz.Reduction("sum", [], 3, [3], [], None, False, 4, meta | {4: ((), "float32")})

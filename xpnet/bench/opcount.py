@@ -257,7 +257,7 @@ def markdown(counts, command="xpnet bench --count-ops") -> str:
              "each `sum`/`mean`/`max` whose input an elementwise group computes is one `cupy.ReductionKernel` with "
              "that group as its prologue (`mean`'s division its epilogue), and two or three reductions over one "
              "iteration shape and the same axes (BatchNorm's Σg and Σg·x̂ with the next layer's bias gradient, the "
-             "loss and its label count) share one kernel; a group whose results only later groups and reductions "
+             "loss and its label count, log-softmax's max and the labels' row counts) share one kernel; a group whose results only later groups and reductions "
              "read is recomputed inside them instead of being stored; a small group (BatchNorm's running "
              "statistics over the channels, the loss scalar) runs in the first threads of the next bigger "
              "group's kernel; the flat optimiser's kernel reads each gradient where it lies (no `concatenate`). "
@@ -289,7 +289,7 @@ def markdown(counts, command="xpnet bench --count-ops") -> str:
         lines.append(f"- **{n}**: " + ", ".join(f"{k} {v}" for k, v in by))
     lines += ["", "xpnet compiled operations by name (one step; `kernel:xpnet_fused_*` are the generated "
               "elementwise kernels, summed as `fused`; `kernel:xpnet_reduce_<kinds>_*` the generated reductions, "
-              "summed as `fused <kinds>`, `sum+sum` for two sums computed by one kernel):", ""]
+              "summed as `fused <kinds>`, e.g. `sum+sum` for two sums computed by one kernel):", ""]
     for n, r in counts.items():
         c = r.get("xpnet-cupy-compiled")
         if not c:

@@ -49,7 +49,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .plan import op_refs, tainted
+from .plan import VIEW_OPS, op_refs, tainted
 from .tracer import Op, Ref, SymRef
 
 # elementwise namespace functions / array methods -> (kind, C-like operator or function)
@@ -510,8 +510,6 @@ def rename_inplace(ops, meta, live):
     fresh result (not a view, never viewed, read by nothing in between, not live) and the update keeps
     its dtype: the add is then an ordinary elementwise op that fuses with its users. Returns
     ``(ops, {new var: old var})``."""
-    from .plan import VIEW_OPS
-
     producer, viewed = {}, set()
     for op in ops:
         if op.inplace is None and op.name() not in VIEW_OPS and op.kind in ("call", "method"):
@@ -646,6 +644,13 @@ class MultiReduction:
         return f"MultiReduction({[p.kind for p in self.parts]}, out={self.outs})"
 
 
+def _outs_of(op):
+    if type(op) is tuple:
+        r = op[2]
+        return [] if r is None else (list(r.outs) if isinstance(r, MultiReduction) else [r.out])
+    return list(op.outs)
+
+
 def _red_key(r):
     return (r.shape, r.axis, r.keepdims, r.meta[r.out][1], tuple(r.meta[r.out][0]))
 
@@ -665,18 +670,35 @@ def _pair_reductions(ops, meta, taint):
         parts_a = ra.parts if isinstance(ra, MultiReduction) else [ra]
         outs_a = {p.out for p in parts_a}
         ins_a = set(ra.inputs)
+        late = False  # a is read (or its inputs written) from here on: it cannot move later
         for j in range(i + 1, len(ops)):
             b = ops[j]
+            if type(b) is tuple and b[0] == "dropped":
+                continue
             if type(b) is tuple and b[0] in ("plain", "fused", "multi"):
                 rb = b[2]
                 parts_b = rb.parts if isinstance(rb, MultiReduction) else [rb]
                 if _red_key(parts_b[0]) == _red_key(parts_a[0]) and not outs_a & set(rb.inputs):
-                    ops[j] = ("multi", None, MultiReduction(parts_a + parts_b))
-                    ops[i] = ("dropped", None, None)
-                    break
+                    if not late:  # a moves to b's place
+                        ops[j] = ("multi", None, MultiReduction(parts_a + parts_b))
+                        ops[i] = ("dropped", None, None)
+                        break
+                    # b moves to a's place: what it reads exists there (views taken in between of
+                    # what exists move along) and nothing in between writes it
+                    made = {o: k for k in range(i, j) for o in _outs_of(ops[k])}
+                    views = sorted({made[v] for v in rb.inputs if v in made})
+                    movable = all(type(ops[k]) is not tuple and ops[k].inplace is None and ops[k].name() in VIEW_OPS
+                                  and not set(op_refs(ops[k])) & set(made) for k in views)
+                    if movable and not (set(rb.inputs) & taint and any(_writes(ops[k]) for k in range(i + 1, j))):
+                        moved = [ops[k] for k in views]
+                        ops[j] = ("dropped", None, None)
+                        for k in views:
+                            ops[k] = ("dropped", None, None)
+                        ops[i:i + 1] = moved + [("multi", None, MultiReduction(parts_a + parts_b))]
+                        break
             refs = set(b[2].inputs) if type(b) is tuple else set(op_refs(b))
             if refs & outs_a or (_writes(b) and ins_a & taint):
-                break
+                late = True
         i += 1
     return [op for op in ops if not (type(op) is tuple and op[0] == "dropped")]
 

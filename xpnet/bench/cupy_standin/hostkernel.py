@@ -66,8 +66,11 @@ def source(name: str, in_params: str, out_params: str, body: str, preamble: str 
     (``preamble``: CUDA-C functions defined before them, ``__device__`` read as a host function)."""
     ins, outs = parse_params(in_params), parse_params(out_params)
     lines = ["#include <cmath>", "#include <cstdint>", "using namespace std;"]
-    if preamble:
-        lines += ["#define __device__ static", "#define __forceinline__ inline", preamble]
+    if preamble:  # CUDA's device qualifiers and bit-cast intrinsics, on the host
+        lines += ["#include <cstring>", "#define __device__ static", "#define __forceinline__ inline",
+                  "static inline float __int_as_float(unsigned int x) { float f; memcpy(&f, &x, 4); return f; }",
+                  "static inline double __longlong_as_double(unsigned long long x) "
+                  "{ double d; memcpy(&d, &x, 8); return d; }", preamble]
     for ct in ("float", "double"):
         ty = lambda t: ct if t == "T" else _CONCRETE[t]
         args = ["long long n"] + [f"const {ty(t)}* {'' if v in raw else '__restrict '}in_{v}" for t, v in ins] \
