@@ -24,8 +24,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 F = nn.functional
 
 
-def _fused_ops(f):
-    return [op for op in f.plans[-1].ops if type(op.fn).__name__ in ("CupyGroupKernel", "NumbaGroupKernel")]
+def _fused_ops(f, reductions=False):
+    kinds = ("CupyGroupKernel", "CupySideKernel", "NumbaGroupKernel") + (("CupyReductionKernel",) if reductions else ())
+    return [op for op in f.plans[-1].ops if type(op.fn).__name__ in kinds]
 
 
 def _train(model_fn, opt_fn, steps, compiled, batch=16, seed=0):
@@ -134,7 +135,8 @@ def test_inplace_write_aliasing_an_input_is_not_fused():
 
 
 def test_generated_kernels_compile_with_nvrtc(tmp_path):
-    """Every ElementwiseKernel the pass generates for W1–W3 compiles for sm_80 and sm_90."""
+    """Every ElementwiseKernel and ReductionKernel the pass generates for W1–W3 compiles for sm_80 and
+    sm_90."""
     specs = {}
     b = opcount.standin_backend()
     for name in ("W1", "W2", "W3"):
@@ -156,9 +158,10 @@ def test_generated_kernels_compile_with_nvrtc(tmp_path):
             f = xn.compile(step, state=(model, opt))
             for _ in range(3):
                 f(Xd, yd)
-        for op in _fused_ops(f):
+        for op in _fused_ops(f, reductions=True):
             specs[op.fn.name] = op.fn.spec()
     assert len(specs) >= 10
+    assert sum(s[0] == "reduction" for s in specs.values()) >= 5  # sum, mean and max with prologues
     path = tmp_path / "kernels.json"
     path.write_text(json.dumps(list(specs.values())))
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))

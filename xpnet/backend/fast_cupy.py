@@ -76,5 +76,8 @@ def batchnorm_running(running_mean, running_var, mean, var, momentum, c):
     _kernels()["xpnet_bn_running"](mean, var, momentum, c, running_mean, running_var)
 
 
+batchnorm_running.xpnet_writes = (0, 1)  # the arguments it writes (xpnet.compile.plan.tainted)
+
+
 def batchnorm_backward(g, xhat, gb, gw, weight, var, eps, inv_count):
     return _kernels()["xpnet_bn_bwd"](g, xhat, gb, gw, weight, var, eps, inv_count)

@@ -101,8 +101,8 @@ def count_compiled(wl, steps=3, seed=0, fusion="all") -> dict:
     """Device operations per training step of ``xn.compile``'s replay on the cupy path (the stand-in
     counts the replayed plan's calls): ``{"total": n, "plan_ops": n, "views": n, "by_name": {...},
     "host_reads": n, "fused_kernels": n, "fused_ops": n}``. ``plan_ops`` counts the plan's operations
-    that are not views; ``fused_kernels`` the generated ElementwiseKernels among them and ``fused_ops``
-    the array operations they replace. ``fusion``: the ``compile_fusion`` option; ``"all"`` (default)
+    that are not views; ``fused_kernels`` the generated ElementwiseKernels and ReductionKernels among
+    them (``fused_reductions`` the latter) and ``fused_ops`` the array operations they replace. ``fusion``: the ``compile_fusion`` option; ``"all"`` (default)
     fuses what CuPy on a GPU fuses (``exp``/``log`` too: on a GPU the same device math as CuPy's
     ufuncs; the stand-in's host kernels may round them one ulp apart, which a count ignores)."""
     from ..options import config_context
@@ -141,8 +141,10 @@ def _count_compiled(wl, steps, seed):
     views = sum(op.name() in VIEW_OPS for op in plan.ops)
     out = dict(results[0])
     out["plan_ops"], out["views"] = len(plan.ops) - views, views
-    fused = [op for op in plan.ops if hasattr(op.fn, "ops") and type(op.fn).__name__ == "CupyGroupKernel"]
+    fused = [op for op in plan.ops if hasattr(op.fn, "ops")
+             and type(op.fn).__name__ in ("CupyGroupKernel", "CupySideKernel", "CupyReductionKernel")]
     out["fused_kernels"], out["fused_ops"] = len(fused), sum(op.fn.ops for op in fused)
+    out["fused_reductions"] = sum(type(op.fn).__name__ == "CupyReductionKernel" for op in fused)
     return out
 
 
@@ -245,28 +247,36 @@ def markdown(counts, command="xpnet bench --count-ops") -> str:
              "multi-tensor launch on CUDA). CPU dispatch differs a little from CUDA's (dropout is two operators "
              "here, one fused kernel there), so the PyTorch column approximates its CUDA launch count. Steady "
              "state (after two warm-up steps), one step of one batch.", "",
-             "xpnet compiled (`xn.compile`): the replayed plan, counted the same way on the stand-in: the eager "
-             "step's array operations minus those it folds to constants or drops as dead, with every run of "
-             "elementwise operations between matrix products, reductions, random draws and opaque kernels "
-             "fused into one generated `cupy.ElementwiseKernel` (`xpnet/compile/fusion.py`, counted with "
-             "`compile_fusion=\"all\"`, what CuPy on a GPU runs; in brackets: the fused kernels and the "
-             "operations they replace, and the host reads per step). The dropout mask's compare, cast and scale "
-             "fuse with their users; only its uniform draw stays a `random` launch. What remains unfused is "
-             "listed by name below: matrix products, reductions (`sum` for bias and BatchNorm gradients and the "
-             "loss, `mean` for BatchNorm statistics, `max` in log-softmax), the hand-written BatchNorm/GELU "
-             "kernels (opaque to the pass), the uniform draws and the flat optimiser's gradient `concatenate`. "
-             "These alone are 37 launches on W1, so elementwise fusion cannot reach 0.7× PyTorch (≤ 28) there; "
-             "the next steps would be reductions with a fused elementwise prologue/epilogue "
-             "(`cupy.ReductionKernel`), folding the BatchNorm/GELU kernels into the generated groups, bias adds "
-             "folded into the matrix product (cuBLAS `beta = 1`) and the gradients written into the flat buffer "
-             "directly (no `concatenate`).", "",
+             "xpnet compiled (`xn.compile`): the replayed plan, counted the same way on the stand-in (with "
+             "`compile_fusion=\"all\"`, what CuPy on a GPU runs; in brackets: the generated kernels, how many of "
+             "them are reductions, the operations they replace, and the host reads per step). The CuPy target "
+             "(`xpnet/compile/fusion.py`, sources in `fusion_cupy.py`): every run of elementwise operations is one "
+             "generated `cupy.ElementwiseKernel`; the hand-written BatchNorm/GELU kernels "
+             "(`xpnet/backend/fast_cupy.py`) enter the runs as their elementwise nodes (erf included), in their "
+             "own order; a bias add after a matrix product is an ordinary elementwise op (renamed, not in place); "
+             "each `sum`/`mean`/`max` whose input an elementwise group computes is one `cupy.ReductionKernel` with "
+             "that group as its prologue (`mean`'s division its epilogue), and two or three reductions over one "
+             "iteration shape and the same axes (BatchNorm's Σg and Σg·x̂ with the next layer's bias gradient, the "
+             "loss and its label count, log-softmax's max and the labels' row counts) share one kernel; a group whose results only later groups and reductions "
+             "read is recomputed inside them instead of being stored; a small group (BatchNorm's running "
+             "statistics over the channels, the loss scalar) runs in the first threads of the next bigger "
+             "group's kernel; the flat optimiser's kernel reads each gradient where it lies (no `concatenate`). "
+             "The dropout mask's compare, cast and scale fuse with their users; its uniform draw stays a "
+             "`random` launch. What remains, by name below: the matrix products (`matmul`: cuBLAS), the "
+             "uniform draws (`random`: the generator's own kernel, drawn as eager draws them), the plain `sum`s "
+             "of bias gradients whose input also feeds a matrix product (stored anyway; no other reduction over "
+             "that shape and axis to share a kernel with), the reductions that depend on one another "
+             "(BatchNorm's mean then variance, log-softmax's max then sum: one pass each), and the generated "
+             "elementwise kernels between them (BatchNorm forward + activation + dropout, the logits' "
+             "gradient, BatchNorm's dx, the optimiser).", "",
              "| workload | batch | xpnet cupy: forward | backward | optimiser | **total** | xpnet compiled | "
              "PyTorch eager: forward | backward | optimiser | **total** | xpnet ÷ PyTorch | compiled ÷ PyTorch |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for n, r in counts.items():
         x, t = r["xpnet-cupy"], r.get("torch-eager-foreach")
         c = r.get("xpnet-cupy-compiled")
-        ctot = (f"**{c['total']}** ({c.get('fused_kernels', 0)} fused ← {c.get('fused_ops', 0)} ops; "
+        ctot = (f"**{c['total']}** ({c.get('fused_kernels', 0)} fused, {c.get('fused_reductions', 0)} of them "
+                f"reductions ← {c.get('fused_ops', 0)} ops; "
                 f"{c['host_reads']} host reads)") if c else "–"
         tcols = (f"{t['forward']:g} | {t['backward']:g} | {t['optimizer']:g} | **{t['total']:g}** | "
                  f"{x['total'] / t['total']:.2f} | " + (f"{c['total'] / t['total']:.2f}" if c else "–")) if t \
@@ -278,14 +288,18 @@ def markdown(counts, command="xpnet bench --count-ops") -> str:
         by = sorted(r["xpnet-cupy"]["by_name"].items(), key=lambda kv: (-kv[1], kv[0]))
         lines.append(f"- **{n}**: " + ", ".join(f"{k} {v}" for k, v in by))
     lines += ["", "xpnet compiled operations by name (one step; `kernel:xpnet_fused_*` are the generated "
-              "kernels, summed as `fused`):", ""]
+              "elementwise kernels, summed as `fused`; `kernel:xpnet_reduce_<kinds>_*` the generated reductions, "
+              "summed as `fused <kinds>`, e.g. `sum+sum` for two sums computed by one kernel):", ""]
     for n, r in counts.items():
         c = r.get("xpnet-cupy-compiled")
         if not c:
             continue
         by: dict = {}
         for k, v in c["by_name"].items():
-            k = "fused" if k.startswith("kernel:xpnet_fused_") else k
+            if k.startswith("kernel:xpnet_fused_"):
+                k = "fused"
+            elif k.startswith("kernel:xpnet_reduce_"):
+                k = "fused " + "+".join(k[len("kernel:xpnet_reduce_"):].split("_")[:-1])
             by[k] = by.get(k, 0) + v
         lines.append(f"- **{n}**: " + ", ".join(f"{k} {v}" for k, v in sorted(by.items(), key=lambda kv: (-kv[1], kv[0]))))
     lines += ["", "Workloads:", ""] + [f"- **{k}**: {v['workload']['description']} (batch {v['workload']['batch_size']})"

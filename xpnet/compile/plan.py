@@ -99,9 +99,14 @@ def tainted(ops):
                 producer[o] = op
     out = set()
     stack = [op.inplace for op in ops if op.inplace is not None]
-    for op in ops:  # a kernel that returned nothing wrote into its arguments: any of them
+    for op in ops:  # a kernel that returned nothing wrote into its arguments: any of them, unless it
+        # names the ones it writes (``fn.xpnet_writes``: argument positions)
         if op.kind == "call" and op.inplace is not None and op.outs == (op.inplace,) and not isinstance(op.fn, str):
-            stack.extend(op_refs(op))
+            writes = getattr(op.fn, "xpnet_writes", None)
+            if writes is None:
+                stack.extend(op_refs(op))
+            else:
+                stack.extend(r for i in writes if i < len(op.args) for r in _refs(op.args[i], []))
     while stack:
         v = stack.pop()
         if v in out:

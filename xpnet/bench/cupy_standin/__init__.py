@@ -136,10 +136,10 @@ class ElementwiseKernel:
 
     def __init__(self, in_params, out_params, operation, name="kernel", reduce_dims=True, preamble="",
                  no_return=False, return_tuple=False, loop_prep="", after_loop="", options=()):
-        from .hostkernel import parse_params
+        from .hostkernel import parse_params, split_raw
 
         self.in_params, self.out_params, self.operation, self.name = in_params, out_params, operation, name
-        self.nin, self.nout = len(parse_params(in_params)), len(parse_params(out_params))
+        self.nin, self.nout = len(parse_params(split_raw(in_params)[0])), len(parse_params(split_raw(out_params)[0]))
         self._host = None
 
     def __call__(self, *args, size=None, stream=None):
@@ -155,6 +155,101 @@ class ElementwiseKernel:
             given = args[self.nin:]
             return given[0] if len(given) == 1 else tuple(given)
         return wrap(outs, self.name, count=False)
+
+
+class ReductionKernel:
+    """``cupy.ReductionKernel``: ``map_expr`` (with the ``preamble``) compiled on the host and run per
+    element of the broadcast inputs, reduced along ``axis`` by NumPy's own reduction for the
+    ``reduce_expr``s xpnet generates (``a + b``: ``numpy.add.reduce``, pairwise as ``cupy.sum``'s
+    result here; the NaN-keeping max: ``numpy.maximum.reduce``), then ``post_map_expr`` compiled on
+    the host over the results. A struct-valued reduction (several results of one kernel) is read
+    field by field: ``reduce_expr`` written ``NAME(<field 0's expression of a.v0, b.v0>, ...)``.
+    One device operation (one launch on a GPU)."""
+
+    _REDUCE = {"a + b": np.add.reduce, "(a != a || a > b) ? a : b": np.maximum.reduce}
+
+    def __init__(self, in_params, out_params, map_expr, reduce_expr, post_map_expr, identity, name="reduce_kernel",
+                 reduce_type=None, reduce_dims=True, preamble="", options=()):
+        import re
+
+        from .hostkernel import parse_params
+
+        outs = parse_params(out_params)
+        if any(t == "T" for t, _ in outs):
+            raise NotImplementedError(f"stand-in ReductionKernel {name}: outputs of concrete types expected")
+        if reduce_expr in self._REDUCE:
+            self.fields = None
+            self.reducers = [self._REDUCE[reduce_expr]]
+        else:
+            m = re.fullmatch(r"(\w+)\((.*)\)", reduce_expr.strip())
+            parts = _top_level_split(m.group(2)) if m else []
+            self.reducers, self.fields = [], []
+            for k, e in enumerate(parts):
+                f = f"v{k}"
+                plain = e.replace(f"a.{f}", "a").replace(f"b.{f}", "b")
+                if plain not in self._REDUCE:
+                    raise NotImplementedError(f"stand-in ReductionKernel {name}: reduce_expr {reduce_expr!r} not emulated")
+                self.reducers.append(self._REDUCE[plain])
+                self.fields.append(f)
+            if not parts or len(parts) != len(outs):
+                raise NotImplementedError(f"stand-in ReductionKernel {name}: reduce_expr {reduce_expr!r} not emulated")
+        if self.fields is None and len(outs) != 1:
+            raise NotImplementedError(f"stand-in ReductionKernel {name}: one output per reduced value expected")
+        self.in_params, self.out_params, self.name = in_params, out_params, name
+        self.map_expr, self.reduce_expr, self.post_map_expr, self.preamble = map_expr, reduce_expr, post_map_expr, preamble
+        self.reduce_type = reduce_type
+        self.nin, self.outs = len(parse_params(in_params)), outs
+        self._map = self._post = None
+
+    def _compile(self):
+        from .hostkernel import HostElementwise
+
+        if self.fields is None:
+            t = self.outs[0][0]
+            self._map = HostElementwise(self.in_params, f"{t} _m0", f"_m0 = ({self.map_expr});", f"{self.name}_map",
+                                        self.preamble)
+            self._post = HostElementwise(f"{t} a", self.out_params, self.post_map_expr + ";", f"{self.name}_post",
+                                         self.preamble)
+            return
+        ms = ", ".join(f"{t} _m{k}" for k, (t, _) in enumerate(self.outs))
+        body = f"{self.reduce_type} _r = ({self.map_expr}); " + " ".join(f"_m{k} = _r.{f};" for k, f in enumerate(self.fields))
+        self._map = HostElementwise(self.in_params, ms, body, f"{self.name}_map", self.preamble)
+        ins = ", ".join(f"{t} _a{k}" for k, (t, _) in enumerate(self.outs))
+        body = (f"{self.reduce_type} a; " + " ".join(f"a.{f} = _a{k};" for k, f in enumerate(self.fields))
+                + f" {self.post_map_expr};")
+        self._post = HostElementwise(ins, self.out_params, body, f"{self.name}_post", self.preamble)
+
+    def __call__(self, *args, axis=None, keepdims=False, stream=None):
+        if len(args) != self.nin:
+            raise TypeError(f"{self.name}: wrong number of arguments (expected {self.nin} inputs, got {len(args)})")
+        if self._map is None:
+            self._compile()
+        ms = self._map(*[unwrap(a, self.name) for a in args])
+        ms = ms if isinstance(ms, tuple) else (ms,)
+        rs = [np.asarray(f(m, axis=axis, keepdims=keepdims)) for f, m in zip(self.reducers, ms)]
+        outs = self._post(*[np.ascontiguousarray(r) for r in rs])
+        outs = outs if isinstance(outs, tuple) else (outs,)
+        COUNTERS.op(f"kernel:{self.name}")
+        res = tuple(wrap(np.asarray(o).reshape(rs[0].shape), self.name, count=False) for o in outs)
+        return res[0] if len(res) == 1 else res
+
+
+def _top_level_split(s):
+    """``"f(a, b), c"`` → ["f(a, b)", "c"]: commas outside brackets."""
+    out, depth, cur = [], 0, []
+    for ch in s:
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        if ch == "," and depth == 0:
+            out.append("".join(cur).strip())
+            cur = []
+        else:
+            cur.append(ch)
+    if cur:
+        out.append("".join(cur).strip())
+    return out
 
 
 class RawKernel:
@@ -203,6 +298,7 @@ def build():
     cupy.take, cupy.take_along_axis = _take, _take_along_axis
     ndarray.take = lambda self, indices, axis=None, out=None, mode="wrap": _take(self, indices, axis, out, mode)
     cupy.ElementwiseKernel = ElementwiseKernel
+    cupy.ReductionKernel = ReductionKernel
     cupy.RawKernel = RawKernel
     cupy.get_default_memory_pool = lambda: POOL
     cupy.get_default_pinned_memory_pool = lambda: PINNED_POOL

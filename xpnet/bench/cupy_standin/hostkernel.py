@@ -49,21 +49,40 @@ def parse_params(spec: str):
     return out
 
 
-def source(name: str, in_params: str, out_params: str, body: str) -> str:
-    """C++ source with one ``extern "C"`` loop per floating type: ``{name}_float`` and ``{name}_double``."""
+def split_raw(spec: str):
+    """``"float32 x, raw float32 r"`` → (``"float32 x, float32 r"``, {"r"}): CuPy's ``raw`` parameters (read
+    whole, indexed by the kernel, not broadcast)."""
+    parts, raw = [], set()
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        if part.startswith("raw "):
+            part = part[4:].strip()
+            raw.add(part.split()[-1])
+        parts.append(part)
+    return ", ".join(parts), raw
+
+
+def source(name: str, in_params: str, out_params: str, body: str, preamble: str = "", raw=()) -> str:
+    """C++ source with one ``extern "C"`` loop per floating type: ``{name}_float`` and ``{name}_double``
+    (``preamble``: CUDA-C functions defined before them, ``__device__`` read as a host function)."""
     ins, outs = parse_params(in_params), parse_params(out_params)
     lines = ["#include <cmath>", "#include <cstdint>", "using namespace std;"]
+    if preamble:  # CUDA's device qualifiers and bit-cast intrinsics, on the host
+        lines += ["#include <cstring>", "#define __device__ static", "#define __forceinline__ inline",
+                  "static inline float __int_as_float(unsigned int x) { float f; memcpy(&f, &x, 4); return f; }",
+                  "static inline double __longlong_as_double(unsigned long long x) "
+                  "{ double d; memcpy(&d, &x, 8); return d; }", preamble]
     for ct in ("float", "double"):
         ty = lambda t: ct if t == "T" else _CONCRETE[t]
-        args = ["long long n"] + [f"const {ty(t)}* __restrict in_{v}" for t, v in ins] \
-            + [f"{ty(t)}* __restrict out_{v}" for t, v in outs]
+        args = ["long long n"] + [f"const {ty(t)}* {'' if v in raw else '__restrict '}in_{v}" for t, v in ins] \
+            + [f"{ty(t)}* {'' if v in raw else '__restrict '}out_{v}" for t, v in outs]
         lines.append(f'extern "C" void {name}_{ct}({", ".join(args)}) {{')
         lines.append(f"  typedef {ct} T;")
         lines.append("  for (long long i = 0; i < n; ++i) {")
-        lines += [f"    const {ty(t)} {v} = in_{v}[i];" for t, v in ins]
-        lines += [f"    {ty(t)} {v} = out_{v}[i];" for t, v in outs]  # outputs are read-write, as in CuPy
+        lines += [f"    const {ty(t)}* {v} = in_{v};" if v in raw else f"    const {ty(t)} {v} = in_{v}[i];" for t, v in ins]
+        lines += [f"    {ty(t)}* {v} = out_{v};" if v in raw else f"    {ty(t)} {v} = out_{v}[i];"
+                  for t, v in outs]  # outputs are read-write, as in CuPy
         lines.append(f"    {{ {body} }}")
-        lines += [f"    out_{v}[i] = {v};" for t, v in outs]
+        lines += [f"    out_{v}[i] = {v};" for t, v in outs if v not in raw]
         lines.append("  }")
         lines.append("}")
     return "\n".join(lines) + "\n"
@@ -103,9 +122,12 @@ class HostElementwise:
     """An elementwise body run on the host: ``HostElementwise(in_params, out_params, body, name)(*arrays)``
     with NumPy arrays (broadcast, all ``T`` arguments of one dtype: float32 or float64)."""
 
-    def __init__(self, in_params, out_params, body, name):
+    def __init__(self, in_params, out_params, body, name, preamble=""):
+        in_params, self.raw = split_raw(in_params)
+        out_params, raw_out = split_raw(out_params)
+        self.raw |= raw_out
         self.ins, self.outs, self.name = parse_params(in_params), parse_params(out_params), name
-        self.lib = compile_source(source(name, in_params, out_params, body))
+        self.lib = compile_source(source(name, in_params, out_params, body, preamble, self.raw))
 
     def __call__(self, *args):
         """``(*inputs)`` → new outputs, or ``(*inputs, *outputs)`` → the outputs updated in place
@@ -124,16 +146,36 @@ class HostElementwise:
         ct = _C_OF_DTYPE[dtype]
         dt = lambda t: dtype if t == "T" else np.dtype(t)
         ins = [np.asarray(a, dtype=dt(t)) for (t, _), a in zip(self.ins, args[:n_in])]
-        shape = np.broadcast_shapes(*[a.shape for a in ins], *[a.shape for a in given])
-        ins = [np.ascontiguousarray(np.broadcast_to(a, shape)) for a in ins]
-        outs = []
+        is_raw = [v in self.raw for _, v in self.ins]
+        for (t, v), a, r in zip(self.ins, ins, is_raw):
+            if r and a.dtype != dt(t):
+                raise TypeError(f"{self.name}: raw {v} must be {dt(t)}, got {a.dtype}")
+        out_raw = [v in self.raw for _, v in self.outs]
+        if len(given) < len(self.outs) and any(out_raw):
+            raise ValueError(f"{self.name}: raw outputs must be given")
+        shape = np.broadcast_shapes(*[a.shape for a, r in zip(ins, is_raw) if not r],
+                                    *[a.shape for a, r in zip(given, out_raw) if not r])
+        ins = [np.ascontiguousarray(a).reshape(-1) if r else np.ascontiguousarray(np.broadcast_to(a, shape))
+               for a, r in zip(ins, is_raw)]
+        outs, back = [], []
         for (t, v), a in zip(self.outs, list(given) + [None] * (len(self.outs) - len(given))):
+            if v in self.raw:
+                if a.dtype != dt(t) or not a.flags.c_contiguous:
+                    raise ValueError(f"{self.name}: raw output {v} must be C-contiguous {dt(t)}, got {a.dtype}")
+                outs.append(a)
+                continue
             if a is None:
                 a = np.zeros(shape, dtype=dt(t))
-            elif a.shape != shape or a.dtype != dt(t) or not a.flags.c_contiguous:
-                raise ValueError(f"{self.name}: output {v} must be C-contiguous {dt(t)} of shape {shape}, got {a.dtype} {a.shape}")
+            elif a.shape != shape or a.dtype != dt(t):
+                raise ValueError(f"{self.name}: output {v} must be {dt(t)} of shape {shape}, got {a.dtype} {a.shape}")
+            elif not a.flags.c_contiguous:  # a strided view (CuPy writes through its strides): a copy written back
+                back.append((a, len(outs)))
+                a = np.ascontiguousarray(a)
             outs.append(a)
         fn = getattr(self.lib, f"{self.name}_{ct}")
         ptr = lambda a: a.ctypes.data_as(ctypes.c_void_p)
         fn(ctypes.c_longlong(int(np.prod(shape))), *[ptr(a) for a in ins], *[ptr(a) for a in outs])
+        for a, k in back:
+            np.copyto(a, outs[k])
+            outs[k] = a
         return outs[0] if len(outs) == 1 else tuple(outs)
