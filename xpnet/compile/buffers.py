@@ -1,3 +1,4 @@
+# purity: host -- the NumPy target: result buffers for replays of plans whose arrays are NumPy's
 """Preallocated result buffers for a replay on NumPy.
 
 Every replay of a plan makes the same arrays with the same shapes (the guards hold them), so a result
