@@ -98,6 +98,28 @@ if AVAILABLE:
         e = p * np.int32(np.int32(n + np.float32(127.0)) << 23).view(np.float32)
         return e if t >= EXP_MIN else ZERO  # below: 0 (libm's subnormals), and NaN stays NaN
 
+    def _horner(name, coefs, var):
+        """[(out, fn, *operands)] of Horner's rule c₀·t + c₁, ·t + c₂, … as :func:`_cdf32` runs it."""
+        nodes = [(f"{name}0", "multiply", float(coefs[0]), var)]
+        for i, c in enumerate(coefs[1:]):
+            nodes += [(f"{name}{2 * i + 1}", "add", f"{name}{2 * i}", float(c)),
+                      (f"{name}{2 * i + 2}", "multiply", f"{name}{2 * i + 1}", var)]
+        return nodes[:-1], f"{name}{2 * len(coefs) - 3}"
+
+    def _gelu32_nodes():
+        p_nodes, p = _horner("p", (a0, a1, a2, a3, a4, a5, a6), "x2")
+        q_nodes, q = _horner("q", (b0, b1, b2, b3, b4), "x2")
+        return (("x",), ("y", "cdf"), [
+            ("t", "multiply", "x", float(RSQRT2)), ("m", "maximum", "t", -4.0), ("c", "minimum", "m", 4.0),
+            ("x2", "multiply", "c", "c"), *p_nodes, *q_nodes, ("e0", "multiply", "c", p),
+            ("e", "true_divide", "e0", q), ("e1", "add", 1.0, "e"), ("cdf", "multiply", 0.5, "e1"),
+            ("y", "multiply", "x", "cdf")])
+
+    # the kernels a compiled step may fuse as their elementwise operations (xpnet/compile/fusion.py):
+    # name -> (parameters, outputs, [(out, fn, *operands)]) and the dtypes it holds for; the nodes are
+    # the kernel's own operations in its own order, so the fused kernel computes the same bits
+    FUSION_NODES = {"gelu_forward": (_gelu32_nodes(), frozenset({"float32"}))}
+
     def _fwd32(x, y, cdf):
         for i in prange(x.size):
             v = x[i]

@@ -212,11 +212,32 @@ class _Fresh:
         return n
 
 
-def kernel_nodes(op, meta, fresh):
-    """The nodes of a call to a fast CUDA kernel (:data:`KERNEL_NODES`), or None."""
-    if op.kind != "call" or op.kwargs or getattr(op.fn, "__module__", None) != _KERNEL_MODULE:
+def kernel_tables(target):
+    """module name -> (node table, dtypes it holds for) of the fast kernels the target decomposes:
+    the CUDA ones (:data:`KERNEL_NODES`) on CuPy, on NumPy those ``fast_numpy`` lists in its
+    ``FUSION_NODES`` (the float32 GELU forward)."""
+    if target == "cuda":
+        return {_KERNEL_MODULE: (KERNEL_NODES, frozenset({"float32", "float64"}))}
+    import sys
+
+    mod = sys.modules.get("xpnet.backend.fast_numpy")
+    nodes = getattr(mod, "FUSION_NODES", None)
+    if not nodes:
+        return {}
+    return {"xpnet.backend.fast_numpy": ({k: v[0] for k, v in nodes.items()},
+                                         frozenset.intersection(*[v[1] for v in nodes.values()]))}
+
+
+def kernel_nodes(op, meta, fresh, tables=None):
+    """The nodes of a call to a fast kernel of ``tables`` (:func:`kernel_tables`; default: the CUDA
+    kernels, :data:`KERNEL_NODES`), or None."""
+    if tables is None:
+        tables = kernel_tables("cuda")
+    entry = tables.get(getattr(op.fn, "__module__", None))
+    if op.kind != "call" or op.kwargs or entry is None:
         return None
-    spec = KERNEL_NODES.get(op.name())
+    table, dtypes_ok = entry
+    spec = table.get(op.name())
     if spec is None:
         return None
     params, outs, body = spec
@@ -232,7 +253,7 @@ def kernel_nodes(op, meta, fresh):
                 return None
             dtypes.add(meta[o[1]][1])
         env[p] = o
-    if len(dtypes) != 1 or not dtypes <= {"float32", "float64"}:
+    if len(dtypes) != 1 or not dtypes <= dtypes_ok:
         return None
     dt = dtypes.pop()
     T = np.dtype(dt).type
@@ -346,13 +367,17 @@ def _split(run, used_after_of, meta, taint, overlap):
     return out
 
 
-def fuse(ops, meta, live, emit, overlap=lambda a, b: False, min_ops=1, exact=False, decompose=False):
+def fuse(ops, meta, live, emit, overlap=lambda a, b: False, min_ops=1, exact=False, decompose=False,
+         kernels=None):
     """The fused op list. ``meta``: var -> (shape, dtype name); ``live``: variables read after the
     ops (outputs, write-backs, guards); ``emit(group) -> Op`` makes the fused op of a group (or
     returns None to keep the run unfused); ``overlap(a, b)``: whether two variables' arrays may
     share memory. Runs shorter than ``min_ops`` stay as they are. ``decompose``: the fast CUDA
     kernels (:data:`KERNEL_NODES`) join the runs as their elementwise nodes (``meta`` gains their
-    temporaries)."""
+    temporaries) and runs stay open past pure ops (the CuPy target); ``kernels``: the node tables to
+    decompose with (:func:`kernel_tables`; default: the CUDA ones when ``decompose``, else none)."""
+    if kernels is None:
+        kernels = kernel_tables("cuda") if decompose else {}
     taint = tainted(ops)
     readers: dict = {}
     for i, op in enumerate(ops):
@@ -391,7 +416,7 @@ def fuse(ops, meta, live, emit, overlap=lambda a, b: False, min_ops=1, exact=Fal
 
     for op in ops:
         nd = as_node(op, meta, exact)
-        nds = [nd] if nd is not None else (kernel_nodes(op, meta, fresh) if decompose else None)
+        nds = [nd] if nd is not None else (kernel_nodes(op, meta, fresh, kernels) if kernels else None)
         if nds is not None:
             run.append((op, nds))
             for n in nds:
@@ -1006,7 +1031,8 @@ def apply(plan, trace, is_array):
     if target == "cuda":
         ops, renamed = rename_inplace(ops, meta, plan.live)
         real.update({n: real[v] for n, v in renamed.items()})
-    ops = fuse(ops, meta, plan.live, emit, overlap, min_ops=min_ops, exact=exact, decompose=target == "cuda")
+    ops = fuse(ops, meta, plan.live, emit, overlap, min_ops=min_ops, exact=exact, decompose=target == "cuda",
+               kernels=kernel_tables(target))
     if target == "cuda":
         from .fusion_cupy import CupyReductionKernel
 
