@@ -171,3 +171,28 @@ def test_generated_kernels_compile_with_nvrtc(tmp_path):
     assert not any("error" in row for row in rows), rows
     assert r.returncode == 0, [row for row in rows if not row.get("ok")] or r.stderr[-2000:]
     assert {row["kernel"] for row in rows} == set(specs) and len(rows) == 4 * len(specs)
+
+
+def test_numba_fused_division_by_zero_is_numpys():
+    """A fused kernel divides as NumPy does: x/0 is ±inf or NaN (numba's default error model would
+    raise ZeroDivisionError, and its divisor checks keep the loop from vectorising)."""
+    from xpnet.backend import fast_numpy
+
+    if not fast_numpy.AVAILABLE:
+        pytest.skip("numba not installed: the NumPy fusion target is optional (pip install 'xpnet[fast]')")
+    x = xn.asarray(np.array([[1.0, -1.0, 0.0, 2.0]] * 3, np.float32))
+    d = xn.asarray(np.array([[0.0, 0.0, 0.0, 4.0]] * 3, np.float32))
+
+    def f(a, b):
+        return (a * 2.0 + 1.0) / (b * 1.0) - 1.0
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        want = to_numpy(f(x, d))
+        cf = xn.compile(f)
+        for _ in range(4):
+            got = cf(x, d)
+        cf.wait()
+        got = to_numpy(cf(x, d))
+    (plan,) = cf.plans
+    assert plan.fusion == "numba" and any(type(op.fn).__name__ == "NumbaGroupKernel" for op in plan.ops)
+    np.testing.assert_array_equal(got, want)

@@ -145,7 +145,7 @@ def source_file(fname, src, parallel, directory):
     ``parallel`` and the numba/NumPy/Python versions (written atomically: a temporary file linked or
     renamed into place, so a parallel process never reads half a file), or None when the directory
     cannot be written (then the kernel is compiled without the disk cache)."""
-    key = hashlib.sha256(f"{src}\0{parallel}\0{_versions()}".encode()).hexdigest()[:24]
+    key = hashlib.sha256(f"{src}\0{parallel}\0{_NJIT_OPTIONS}\0{_versions()}".encode()).hexdigest()[:24]
     path = os.path.join(directory, f"{fname}_{key}.py")
     data = src.encode()
     try:
@@ -180,6 +180,11 @@ def source_file(fname, src, parallel, directory):
                 pass
 
 
+# NumPy's error model: x/0 gives inf or NaN as NumPy's own division does (numba's default, "python",
+# raises ZeroDivisionError and tests every divisor, which keeps LLVM from vectorising the loop: a
+# fused GELU group ran 11× slower, 14 ms against 1.2 ms on 10,000 × 256)
+_NJIT_OPTIONS = {"error_model": "numpy"}
+
 _DISPATCHERS: dict = {}
 _LOCK = threading.Lock()
 
@@ -212,13 +217,13 @@ def compile_source(fname, src, parallel, cache=None):
                 exec(compile(src, path, "exec"), mod.__dict__)
                 sys.modules[modname] = mod
             try:
-                fn = numba.njit(parallel=parallel, cache=True)(getattr(mod, fname))
+                fn = numba.njit(parallel=parallel, cache=True, **_NJIT_OPTIONS)(getattr(mod, fname))
             except Exception:  # noqa: BLE001 - numba found no cache locator: compile without the cache
                 fn = None
         if fn is None:
             g = {"np": np, "prange": numba.prange}
             exec(compile(src, f"<xpnet fused {fname}>", "exec"), g)
-            fn = numba.njit(parallel=parallel)(g[fname])
+            fn = numba.njit(parallel=parallel, **_NJIT_OPTIONS)(g[fname])
         _DISPATCHERS[key] = fn
         return fn
 
