@@ -41,3 +41,18 @@ def t(x, requires_grad=False):
 
 def close(a, b, **kw):
     np.testing.assert_allclose(host(a), b.detach().numpy() if hasattr(b, "detach") else b, **(kw or F32))
+
+
+def train_step(model, opt):
+    """The usual training step on ``(xb, yb)``: cross-entropy, zero_grad, backward, step; returns the
+    loss array (what the compile tests trace and replay)."""
+    from xpnet import nn
+
+    def step(xb, yb):
+        loss = nn.functional.cross_entropy(model(xb), yb)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss.data
+
+    return step

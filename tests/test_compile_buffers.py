@@ -9,6 +9,7 @@ import numpy as np
 import xpnet as xn
 from xpnet import nn, optim
 from xpnet.backend import to_numpy
+from helpers import train_step
 
 
 def _data(n=64, d=12, seed=0):
@@ -63,12 +64,7 @@ def test_buffered_replay_equals_eager_bitwise():
         opt = optim.Adam(model.parameters(), lr=1e-2)
         x, y = _data(seed=1)
 
-        def step(xb, yb):
-            loss = nn.functional.cross_entropy(model(xb), yb)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            return loss.data
+        step = train_step(model, opt)
 
         f = xn.compile(step) if compiled else step
         losses = [float(to_numpy(f(x, y))) for _ in range(30)]

@@ -9,6 +9,7 @@ import pytest
 import xpnet as xn
 from xpnet import nn, optim
 from xpnet.backend import fast_numpy, to_numpy
+from helpers import train_step
 
 pytestmark = pytest.mark.skipif(not fast_numpy.AVAILABLE, reason="numba not installed (pip install 'xpnet[fast]')")
 
@@ -57,12 +58,7 @@ def test_training_with_fused_gelu_equals_eager_bitwise_over_50_steps():
         opt = optim.Adam(model.parameters(), lr=1e-2)
         x, y = _data(seed=2)
 
-        def step(xb, yb):
-            loss = nn.functional.cross_entropy(model(xb), yb)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            return loss.data
+        step = train_step(model, opt)
 
         f = xn.compile(step) if compiled else step
         losses = []

@@ -14,6 +14,7 @@ from xpnet.bench import opcount
 from xpnet.bench.workloads import WORKLOADS
 from xpnet.compile.fusion import KERNEL_NODES, rename_inplace
 from xpnet.compile.tracer import Op, Ref
+from helpers import train_step
 
 F = nn.functional
 
@@ -38,12 +39,7 @@ def _train(backend, make_opt, steps, compiled, fusion):
         X = xn.asarray(rng.standard_normal((16, 6)).astype(np.float32))
         y = xn.asarray(rng.integers(0, 3, 16).astype(np.int64))
 
-        def step(xb, yb):
-            loss = F.cross_entropy(model(xb), yb)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            return loss.data
+        step = train_step(model, opt)
 
         f = xn.compile(step, state=(model, opt)) if compiled else step
         losses = [float(to_numpy(f(X, y))) for _ in range(steps)]
@@ -156,12 +152,7 @@ def test_side_group_runs_apart_when_its_arrays_are_strided(standin):
             X = xn.asarray(rng.standard_normal((16, 6)).astype(np.float32))
             y = xn.asarray(rng.integers(0, 3, 16).astype(np.int64))
 
-            def step(xb, yb):
-                loss = F.cross_entropy(model(xb), yb)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                return loss.data
+            step = train_step(model, opt)
 
             f = xn.compile(step, state=(model, opt)) if compiled else step
             for i in range(8):

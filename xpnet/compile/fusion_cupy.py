@@ -152,32 +152,7 @@ def reduction_source(red):
     ``cupy.mean`` (a float division in the array's dtype)."""
     meta = red.meta
     ct = C_TYPE[meta[red.out][1]]
-    name = {}
-    ins, args, fparams = [], [], []
-    for v in red.inputs:
-        name[v] = f"a{v}"
-        ins.append(f"{meta[v][1]} a{v}")
-        args.append(f"a{v}")
-        fparams.append(f"{C_TYPE[meta[v][1]]} a{v}")
-    sname = {}
-    for i, s in enumerate(red.scalars):
-        sname[id(s)] = f"s{i}"
-        ins.append(f"float64 s{i}")
-        args.append(f"s{i}")
-        fparams.append(f"double s{i}")
-
-    def operand(o, dtype):
-        ctype = C_TYPE[dtype] if dtype else None
-        kind, x = o
-        src = name[x] if kind == "var" else (sname[id(x)] if kind == "sym" else _lit(x))
-        return f"(({ctype}){src})" if ctype else src
-
-    lines = []
-    for nd in red.nodes:
-        e = expression(nd, meta, operand, _SYNTAX)
-        out_ct = C_TYPE[nd.dtype]
-        name[nd.out] = f"t{nd.out}"
-        lines.append(f"  {out_ct} t{nd.out} = ({out_ct}){e};")
+    name, ins, args, fparams, lines = _prologue(red.inputs, red.scalars, red.nodes, meta)
     ret = name[red.value]
     post = f"y = a / ({ct}){red.count}" if red.kind == "mean" else "y = a"
     in_params, out_params = ", ".join(ins), f"{meta[red.out][1]} y"
@@ -189,22 +164,17 @@ def reduction_source(red):
             IDENTITY[(red.kind, ct)], ct, preamble, kname)
 
 
-def multi_reduction_source(mr):
-    """:func:`reduction_source` of a :class:`~.fusion.MultiReduction`: the reduced value is a plain struct
-    (field ``vK``: part ``K``'s value; trivially constructible, as CuPy keeps it in shared memory), the
-    map, identity and combine are ``__device__`` functions of the preamble; the combine is written
-    ``NAME_of(<field 0's reduce_expr>, ...)`` over ``a.vK``/``b.vK``; the outputs ``yK`` get their
-    field (``mean``'s divided by its count), in one expression joined by commas (CuPy parenthesises
-    ``post_map_expr``)."""
-    meta = mr.meta
+def _prologue(inputs, scalars, nodes, meta):
+    """The pieces of a reduction's ``__device__`` prologue: (var -> C name, the kernel's in-params, the
+    call's arguments, the function's parameters, the body lines computing ``nodes``)."""
     name, ins, args, fparams = {}, [], [], []
-    for v in mr.inputs:
+    for v in inputs:
         name[v] = f"a{v}"
         ins.append(f"{meta[v][1]} a{v}")
         args.append(f"a{v}")
         fparams.append(f"{C_TYPE[meta[v][1]]} a{v}")
     sname = {}
-    for i, sc in enumerate(mr.scalars):
+    for i, sc in enumerate(scalars):
         sname[id(sc)] = f"s{i}"
         ins.append(f"float64 s{i}")
         args.append(f"s{i}")
@@ -217,11 +187,23 @@ def multi_reduction_source(mr):
         return f"(({ctype}){src})" if ctype else src
 
     lines = []
-    for nd in mr.nodes:
+    for nd in nodes:
         e = expression(nd, meta, operand, _SYNTAX)
         out_ct = C_TYPE[nd.dtype]
         name[nd.out] = f"t{nd.out}"
         lines.append(f"  {out_ct} t{nd.out} = ({out_ct}){e};")
+    return name, ins, args, fparams, lines
+
+
+def multi_reduction_source(mr):
+    """:func:`reduction_source` of a :class:`~.fusion.MultiReduction`: the reduced value is a plain struct
+    (field ``vK``: part ``K``'s value; trivially constructible, as CuPy keeps it in shared memory), the
+    map, identity and combine are ``__device__`` functions of the preamble; the combine is written
+    ``NAME_of(<field 0's reduce_expr>, ...)`` over ``a.vK``/``b.vK``; the outputs ``yK`` get their
+    field (``mean``'s divided by its count), in one expression joined by commas (CuPy parenthesises
+    ``post_map_expr``)."""
+    meta = mr.meta
+    name, ins, args, fparams, lines = _prologue(mr.inputs, mr.scalars, mr.nodes, meta)
     cts = [C_TYPE[meta[p.out][1]] for p in mr.parts]
     fields = [f"v{k}" for k in range(len(mr.parts))]
     h = hashlib.sha256(f"{[p.kind for p in mr.parts]}|{mr.axis}|{mr.keepdims}|{ins}|{lines}|"
