@@ -3,7 +3,7 @@
 first *replayed* step has returned ("replay-ready") and the first ``STEPS`` steps in all, per workload.
 
 Usage: ``python benchmarks/compile_first_steps.py W1 [STEPS] [sync]`` (one workload per process, so that
-numba's in-process kernel cache does not carry over; set ``XPNET_CACHE_DIR`` to a fresh directory for
+numba's in-process kernel cache does not carry over; set ``XPNET_CACHE`` to a fresh directory for
 a cold on-disk cache, run it twice for a warm one; ``sync`` builds the fused kernels at the trace:
 ``compile_background=False``). Prints one markdown row:
 workload | replay-ready s | first STEPS steps s | s until the first fused replay (at which step; the

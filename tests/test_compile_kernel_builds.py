@@ -197,9 +197,9 @@ def test_source_file_is_written_once_and_atomically(tmp_path):
 
 
 def test_cache_dir_setting(monkeypatch, tmp_path):
-    monkeypatch.setenv("XPNET_CACHE_DIR", str(tmp_path / "env"))
+    monkeypatch.setenv("XPNET_CACHE", str(tmp_path / "env"))
     assert fusion_numba.cache_dir(True) == os.path.join(str(tmp_path / "env"), "numba")
-    monkeypatch.delenv("XPNET_CACHE_DIR")
+    monkeypatch.delenv("XPNET_CACHE")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert fusion_numba.cache_dir(True) == os.path.join(str(tmp_path / "xdg"), "xpnet", "numba")
     assert fusion_numba.cache_dir(str(tmp_path / "mine")) == os.path.join(str(tmp_path / "mine"), "numba")

@@ -21,7 +21,7 @@ option                  default    meaning
                                    the same bits (``compile_fusion=True``); ``False`` builds them at the
                                    trace (``"all"`` always does)
 ``compile_cache``       ``True``   the on-disk cache of fused numba kernels: ``True`` puts it in
-                                   ``$XPNET_CACHE_DIR``, else ``$XDG_CACHE_HOME/xpnet``, else
+                                   ``$XPNET_CACHE``, else ``$XDG_CACHE_HOME/xpnet``, else
                                    ``~/.cache/xpnet``; a path puts it there; ``False`` turns it off
                                    (an unwritable directory turns it off silently)
 ``default_dtype``       float32    the default floating dtype (also ``xn.set_default_dtype``)

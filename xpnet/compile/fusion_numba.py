@@ -121,10 +121,11 @@ def source_of(group, parallel):
 # compiled code by that file (numba hashes the file's contents) and a later process loads it
 def cache_dir(setting=True):
     """The directory of the on-disk kernel cache for the ``compile_cache`` option's value ``setting``:
-    ``True`` (the default) -> ``$XPNET_CACHE_DIR``, else ``$XDG_CACHE_HOME/xpnet``, else
-    ``~/.cache/xpnet``; a path -> that path; ``False``/``None``/``""`` -> None (no disk cache)."""
+    ``True`` (the default) -> ``$XPNET_CACHE`` (xpnet's cache folder, as for the datasets), else
+    ``$XDG_CACHE_HOME/xpnet``, else ``~/.cache/xpnet``; a path -> that path; ``False``/``None``/``""``
+    -> None (no disk cache). The kernels go in its ``numba`` subfolder."""
     if setting is True:
-        setting = os.environ.get("XPNET_CACHE_DIR") or os.path.join(
+        setting = os.environ.get("XPNET_CACHE") or os.path.join(
             os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "xpnet")
     if not setting:
         return None
