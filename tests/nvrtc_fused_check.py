@@ -80,7 +80,7 @@ def main(argv) -> int:
     if cupy.__version__ != nvrtc_check.PINNED_CUPY:
         print(json.dumps({"error": f"relies on CuPy {nvrtc_check.PINNED_CUPY} internals, found {cupy.__version__}"}))
         return 2
-    kernels = json.loads(pathlib.Path(argv[0]).read_text())
+    kernels = json.loads(pathlib.Path(argv[0]).read_text(encoding="utf-8"))
     failed = 0
     for name, label, src, options in sources(kernels):
         for arch in nvrtc_check.ARCHS:

@@ -12,11 +12,11 @@ from xpnet.cli.main import main
 def test_bench_quick_writes_table_json_png(tmp_path, capsys):
     rc = main(["bench", "--workloads", "W2", "--rows", "600", "--rounds", "2", "--out", str(tmp_path), "--name", "t"])
     assert rc == 0
-    data = json.loads((tmp_path / "t.json").read_text())
+    data = json.loads((tmp_path / "t.json").read_text(encoding="utf-8"))
     row = data["rows"][0]
     assert row["workload"] == "W2" and row["impl"] == "xpnet-numpy"
     assert row["train_vs_torch"] > 0 and row["train_vs_ref"] > 0 and len(data["results"]["W2"]["times"]["xpnet-numpy"]["train"]["runs"]) == 2
-    assert "| W2 | xpnet-numpy |" in (tmp_path / "t.md").read_text()
+    assert "| W2 | xpnet-numpy |" in (tmp_path / "t.md").read_text(encoding="utf-8")
     assert (tmp_path / "t.png").stat().st_size > 0
     assert "blas" in data["meta"]["machine"]
 
@@ -46,7 +46,7 @@ def test_colab_notebook_is_valid_and_its_python_compiles():
     import ast
     import pathlib
 
-    nb = json.loads((pathlib.Path(__file__).parent.parent / "benchmarks" / "colab_gpu.ipynb").read_text())
+    nb = json.loads((pathlib.Path(__file__).parent.parent / "benchmarks" / "colab_gpu.ipynb").read_text(encoding="utf-8"))
     assert nb["nbformat"] == 4 and nb["metadata"]["accelerator"] == "GPU"
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
     assert any('"bench", *bench_args' in "".join(c["source"]) and '["--backend", "cupy"]' in "".join(c["source"])

@@ -62,15 +62,15 @@ def test_piped_output_has_one_line_per_epoch_and_held_out_validation(tiny, tmp_p
     assert "validation 30 rows (a stratified 10% of the training data, seed 0)" in out.stdout
     assert "(N, 16)" in out.stdout and "(2, 16)" not in out.stdout  # summary: batch dimension as N
     run = _run_dir(tmp_path)
-    m = json.loads((run / "metrics.json").read_text())
-    assert (run / "classification_report.txt").read_text().startswith("classification report: test split (90 rows")
-    assert "epoch,loss,accuracy,val_loss,val_accuracy,lr" in (run / "history.csv").read_text()
+    m = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
+    assert (run / "classification_report.txt").read_text(encoding="utf-8").startswith("classification report: test split (90 rows")
+    assert "epoch,loss,accuracy,val_loss,val_accuracy,lr" in (run / "history.csv").read_text(encoding="utf-8")
     assert m["splits"] == {"train": 270, "validation": 30, "test": 90}
     assert m["validation_accuracy"] is not None and m["epochs_run"] == 3 and 1 <= m["best_epoch"] <= 3
     for key in ("test_accuracy", "test_loss", "train_accuracy", "train_loss", "validation_loss", "train_seconds",
                 "inference_seconds", "parameters", "backend", "run_dir"):
         assert key in m, key
-    h = json.loads((run / "history.json").read_text())["history"]
+    h = json.loads((run / "history.json").read_text(encoding="utf-8"))["history"]
     assert len(h["val_loss"]) == 3
 
 
@@ -113,7 +113,7 @@ def test_xpnet_backend_environment_variable_is_used_by_train(tiny, tmp_path):
     out = cli("train", "--dataset", tiny, *BASE, "--out", tmp_path, env=_env(XPNET_BACKEND="array_api_strict"))
     assert out.returncode == 0, out.stderr
     assert "backend: array_api_strict" in out.stdout
-    assert json.loads((_run_dir(tmp_path) / "metrics.json").read_text())["backend"].startswith("array_api_strict")
+    assert json.loads((_run_dir(tmp_path) / "metrics.json").read_text(encoding="utf-8"))["backend"].startswith("array_api_strict")
     # --backend wins over the environment
     out = cli("train", "--dataset", tiny, *BASE, "--backend", "numpy", "--out", tmp_path / "b",
               env=_env(XPNET_BACKEND="array_api_strict"))
@@ -194,7 +194,7 @@ def test_set_overrides_any_key_and_configs_are_listed_and_found_by_name(tiny, tm
     out = cli("train", "--dataset", tiny, "--config", "mnist1d_best", "--epochs", "1", "--set", "train.weight_decay=1e-4",
               "--set", "model.dropout=0.1", "--set", "model.hidden=[16, 16]", "--out", tmp_path)
     assert out.returncode == 0, out.stderr
-    cfg = json.loads((_run_dir(tmp_path) / "config.json").read_text())
+    cfg = json.loads((_run_dir(tmp_path) / "config.json").read_text(encoding="utf-8"))
     assert cfg["name"] == "mnist1d-best" and cfg["train"]["weight_decay"] == 1e-4 and cfg["model"]["dropout"] == 0.1
     assert cfg["model"]["hidden"] == [16, 16] and cfg["train"]["epochs"] == 1
     listing = cli("configs")
@@ -229,7 +229,7 @@ def test_eval_reproduces_the_reported_test_accuracy_and_predict_writes_classes(t
     from xpnet.config import RUN_FILES
 
     assert names <= set(RUN_FILES)  # every file it writes is documented
-    m = json.loads((run / "metrics.json").read_text())
+    m = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
     from xpnet.config import evaluate_run
 
     again = evaluate_run(run, quiet=True)
@@ -298,10 +298,10 @@ def test_resume_continues_exactly(tiny, tmp_path):
     assert wa["epoch"] == wb["epoch"] == 4
     for k in wa["model"]:
         np.testing.assert_array_equal(wa["model"][k], wb["model"][k], err_msg=k)
-    ha = json.loads((tmp_path / "a" / "history.json").read_text())["history"]
-    hb = json.loads((tmp_path / "b" / "history.json").read_text())["history"]
+    ha = json.loads((tmp_path / "a" / "history.json").read_text(encoding="utf-8"))["history"]
+    hb = json.loads((tmp_path / "b" / "history.json").read_text(encoding="utf-8"))["history"]
     assert ha["loss"] == hb["loss"] and ha["val_loss"] == hb["val_loss"] and ha["lr"] == hb["lr"]
-    resumed = json.loads((tmp_path / "b" / "metrics.json").read_text())
+    resumed = json.loads((tmp_path / "b" / "metrics.json").read_text(encoding="utf-8"))
     assert resumed["test_accuracy"] == straight["test_accuracy"] and resumed["epochs_run"] == 4
     again = cli("train", "--resume", tmp_path / "b")
     assert again.returncode == 2 and "has finished" in again.stderr and "--epochs N with N > 4" in again.stderr
@@ -313,7 +313,7 @@ def test_bench_respects_workloads_and_rounds_and_rejects_unknown(tmp_path):
     out = cli("bench", "--quick", "--workloads", "W2", "--rounds", "1", "--rows", "300", "--no-torch",
               "--out", tmp_path, "--name", "t")
     assert out.returncode == 0, out.stderr
-    data = json.loads((tmp_path / "t.json").read_text())
+    data = json.loads((tmp_path / "t.json").read_text(encoding="utf-8"))
     assert list(data["results"]) == ["W2"] and data["meta"]["rounds"] == 1 and data["meta"]["rows"] == 300
     assert not (tmp_path / "t.png").exists() and "no chart" in out.stderr  # nothing to compare with: no empty chart
     bad = cli("bench", "--quick", "--workloads", "W9", "--out", tmp_path)

@@ -33,7 +33,7 @@ def test_one_engine_and_the_old_import_paths():
 @pytest.mark.parametrize("path", ["autograd/engine.py", "autograd/ops_activation.py", "autograd/ops_elementwise.py",
                                   "autograd/function.py", "tensor.py", "nn/fusion.py"])
 def test_no_module_level_list_state_and_engine_free_of_nn(path):
-    tree = ast.parse((ROOT / "xpnet" / path).read_text())
+    tree = ast.parse((ROOT / "xpnet" / path).read_text(encoding="utf-8"))
     for node in tree.body:
         if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, (ast.List, ast.Dict, ast.Set)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]

@@ -114,7 +114,7 @@ def test_base_may_be_a_config_path(tmp_path):
     f = write_toml(tmp_path / "e.toml", 'base = "../../configs/report000.toml"\n[vary]\n"train.lr" = [0.1]\n')
     (tmp_path / "a" / "b").mkdir(parents=True)
     g = tmp_path / "a" / "b" / "e.toml"
-    g.write_text(f.read_text().replace("../../configs", str(ROOT / "configs")))
+    g.write_text(f.read_text(encoding="utf-8").replace("../../configs", str(ROOT / "configs")))
     spec = load_spec(g)
     assert spec.base["model"]["hidden"] == [256, 256] and spec.base["train"]["optimizer"] == "sgd"
 
@@ -131,29 +131,29 @@ def test_sweep_writes_every_output_and_resumes(tmp_path, tiny):
         assert (out / name).stat().st_size > 0, name
     figs = sorted(p.name for p in (out / "figures").iterdir())
     assert figs == ["curves_dropout.png", "curves_lr.png", "metric_dropout.png", "metric_lr.png"]
-    rows = json.loads((out / "results.json").read_text())
+    rows = json.loads((out / "results.json").read_text(encoding="utf-8"))
     need = {"overrides", "seed", "train_accuracy", "train_loss", "validation_accuracy", "validation_loss",
             "test_accuracy", "test_loss", "best_epoch", "epochs_run", "train_seconds", "inference_seconds",
             "parameters", "status"}
     assert need <= set(rows[0]) and "history" not in rows[0]
-    header = (out / "results.csv").read_text().splitlines()[0].split(",")
+    header = (out / "results.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
     assert need <= set(header)
     for r in rows:  # each run folder is an ordinary run folder
         assert {"config.json", "history.json", "metrics.json", "model.npz", "result.json"} <= {
             p.name for p in (out / r["run_dir"]).iterdir()}
-    table = (out / "table.md").read_text()
+    table = (out / "table.md").read_text(encoding="utf-8")
     assert sum("★" in line for line in table.splitlines() if line.startswith("|")) == 2 and "## train.lr" in table and " ± " in table  # one best per factor
     best = res.best()
     assert best["stats"]["validation_accuracy"][0] == max(v["stats"]["validation_accuracy"][0] for v in res.summary)
-    html = (out / "report.html").read_text()
+    html = (out / "report.html").read_text(encoding="utf-8")
     assert html.count("data:image/png;base64,") == 4 and "src='http" not in html and "<table>" in html
     again = xn.experiments.run(spec, tmp_path / "exp", progress=False, quiet=True)
     assert again.executed == 0 and again.skipped == 8
-    log = json.loads((out / "invocations.json").read_text())
+    log = json.loads((out / "invocations.json").read_text(encoding="utf-8"))
     assert [(h["executed"], h["skipped"]) for h in log] == [(8, 0), (0, 8)]
-    assert "8 executed, 0 skipped" in (out / "report.html").read_text()  # the report keeps the first invocation
-    assert json.loads((out / "results.json").read_text()) == rows or all(
-        a["test_loss"] == b["test_loss"] for a, b in zip(rows, json.loads((out / "results.json").read_text())))
+    assert "8 executed, 0 skipped" in (out / "report.html").read_text(encoding="utf-8")  # the report keeps the first invocation
+    assert json.loads((out / "results.json").read_text(encoding="utf-8")) == rows or all(
+        a["test_loss"] == b["test_loss"] for a, b in zip(rows, json.loads((out / "results.json").read_text(encoding="utf-8"))))
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
@@ -165,8 +165,8 @@ def test_failed_run_is_recorded_and_others_go_on(tmp_path, tiny):
     by = {r["variant"]: r for r in res.rows}
     assert by["lr=0.05"]["status"] == "ok" and by["lr=1e+30"]["status"] == "failed"
     assert "non-finite" in by["lr=1e+30"]["error"]
-    assert res.failed == 1 and "non-finite" in (tmp_path / "f" / "table.md").read_text()
-    csv = (tmp_path / "f" / "results.csv").read_text()
+    assert res.failed == 1 and "non-finite" in (tmp_path / "f" / "table.md").read_text(encoding="utf-8")
+    csv = (tmp_path / "f" / "results.csv").read_text(encoding="utf-8")
     assert "failed" in csv and "NonFiniteLossError" in csv
     # a failed run is finished: skipped on re-run unless asked
     assert xn.experiments.run(spec, tmp_path / "f", progress=False, quiet=True).executed == 0
@@ -213,7 +213,7 @@ def test_sweep_stopped_half_way_resumes_without_redoing(tmp_path, tiny, sig):
     assert 2 <= len(before) < 6, "the sweep should have been stopped half-way"
     if sig == signal.SIGINT:
         assert p.returncode == 130 and "interrupted" in err
-        rows = json.loads((out / "results.json").read_text())  # the finished runs are tabulated
+        rows = json.loads((out / "results.json").read_text(encoding="utf-8"))  # the finished runs are tabulated
         assert len(rows) == len(before) and all(r["status"] == "ok" for r in rows)
     r = sweep(f, "--out", out, "--no-progress")
     assert r.returncode == 0, r.stderr
@@ -222,13 +222,13 @@ def test_sweep_stopped_half_way_resumes_without_redoing(tmp_path, tiny, sig):
     assert len(after) == 6
     assert all(after[k] == v for k, v in before.items())  # finished runs were not redone
     assert r.stdout.count("seed 0:") == 6 - len(before)
-    assert len(json.loads((out / "results.json").read_text())) == 6
+    assert len(json.loads((out / "results.json").read_text(encoding="utf-8"))) == 6
 
 
 # ------------------------------------------------------------------ executors
 
 def _metrics(out):
-    rows = json.loads((pathlib.Path(out) / "results.json").read_text())
+    rows = json.loads((pathlib.Path(out) / "results.json").read_text(encoding="utf-8"))
     keys = ("train_accuracy", "train_loss", "validation_accuracy", "validation_loss", "test_accuracy", "test_loss",
             "best_epoch", "epochs_run", "parameters")
     return {(r["variant"], r["seed"]): tuple(r[k] for k in keys) for r in rows}
@@ -293,7 +293,7 @@ def test_steps_adopt_only_if_better(tmp_path, tiny):
     assert by["wider"][0]["overrides"] == {"model.hidden": [32]}  # built on the adopted steps only
     assert by["always"][0]["adopted"] and by["always"][0]["overrides"]["train.lr"] == 1e-6
     assert (tmp_path / "road" / "figures" / "roadmap.png").stat().st_size > 1000
-    assert "no (reverted)" in (tmp_path / "road" / "table.md").read_text()
+    assert "no (reverted)" in (tmp_path / "road" / "table.md").read_text(encoding="utf-8")
 
 
 def test_compare_feature_extractors_and_norms(tmp_path, tiny):
@@ -326,4 +326,4 @@ def test_regression_sweep_with_float_targets(tmp_path, tiny):
     row = res.rows[0]
     assert {"test_r2", "test_rmse", "test_mae", "test_mse", "validation_r2"} <= set(row)
     assert abs(row["test_rmse"] ** 2 - row["test_mse"]) < 1e-4
-    assert "test R²" in (tmp_path / "reg" / "table.md").read_text()
+    assert "test R²" in (tmp_path / "reg" / "table.md").read_text(encoding="utf-8")

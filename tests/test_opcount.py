@@ -83,12 +83,12 @@ def test_bench_count_ops_writes_the_table_beside_pytorch(tmp_path):
     r = subprocess.run([sys.executable, "-m", "xpnet.cli.main", "bench", "--count-ops", "--workloads", "W1",
                         "--host-blocks", "2", "--out", str(tmp_path)], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
-    data = json.loads((tmp_path / "ops.json").read_text())
+    data = json.loads((tmp_path / "ops.json").read_text(encoding="utf-8"))
     torch_w1 = data["W1"]["torch-eager-foreach"]
     assert torch_w1["total"] == torch_w1["forward"] + torch_w1["backward"] + torch_w1["optimizer"] > 0
     assert torch_w1["by_name"].get("forward:aten::addmm") == 3  # one per Linear: the profiler was read right
     assert any(k.startswith("optimizer:aten::_foreach_") for k in torch_w1["by_name"])
-    md = (tmp_path / "ops.md").read_text()
+    md = (tmp_path / "ops.md").read_text(encoding="utf-8")
     assert f"**{data['W1']['xpnet-cupy']['total']}**" in md and "PyTorch eager" in md
     # the host time per step on this CPU, beside the counts: eager, compiled and PyTorch, measured
     host = data["W1"]["host_time"]

@@ -14,7 +14,7 @@ def test_only_backend_package_imports_array_libraries():
         rel = path.relative_to(root)
         if rel.parts[0] == "backend":
             continue
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
         if any(line.startswith("# purity: host") for line in text.splitlines()[:30]):
             continue
         for node in ast.walk(ast.parse(text)):

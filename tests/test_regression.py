@@ -77,7 +77,7 @@ def test_xpnet_train_regression(tmp_path, key):
     assert r.returncode == 0, r.stderr
     assert "test R²" in r.stdout
     run = next((tmp_path / "runs").iterdir())
-    m = json.loads((run / "metrics.json").read_text())
+    m = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
     assert m["task"] == "regression" and m["test_r2"] > 0.8 and m["validation_r2"] is not None
     assert m["test_rmse"] == pytest.approx(m["test_mse"] ** 0.5, rel=1e-4)
     assert {"config.json", "history.json", "model.npz", "preprocessing.npz"} <= {p.name for p in run.iterdir()}

@@ -373,7 +373,7 @@ def test_cli_train_writes_run_folder(tmp_path):
     names = {p.name for p in run.iterdir()}
     assert {"config.json", "history.csv", "history.json", "metrics.json", "model.npz"} <= names
     assert {"curves.png", "confusion_matrix.png"} <= names
-    metrics = json.loads((run / "metrics.json").read_text())
+    metrics = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
     assert metrics["epochs_run"] == 2 and 0.0 <= metrics["test_accuracy"] <= 1.0
 
 
@@ -400,5 +400,5 @@ def test_every_config_trains_one_epoch(config, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "test accuracy" in out
     run = next(tmp_path.iterdir())
-    cfg = json.loads((run / "config.json").read_text())
+    cfg = json.loads((run / "config.json").read_text(encoding="utf-8"))
     assert cfg["train"]["epochs"] == 1 and cfg["name"] == run.name.rsplit("-", 2)[0]

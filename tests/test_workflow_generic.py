@@ -218,7 +218,7 @@ def test_config_regression_run_with_a_plateau_schedule(tmp_path):
     """The config path with MSE targets and a schedule that needs the metric (stepped through the protocol)."""
     summary, _ = _config_run(tmp_path, "reg", 0.0, "regression", scheduler="plateau")
     assert summary["task"] == "regression" and summary["test_r2"] is not None
-    hist = json.loads((tmp_path / "reg" / "history.json").read_text())
+    hist = json.loads((tmp_path / "reg" / "history.json").read_text(encoding="utf-8"))
     assert "accuracy" not in json.dumps(hist)
 
 

@@ -24,7 +24,7 @@ def run(args) -> int:
         raise ValueError(f"--input: expected a numeric array of shape (N, features), got {X.shape} {X.dtype}")
     import json
 
-    cfg = json.loads((pathlib.Path(args.run) / "config.json").read_text()) if (pathlib.Path(args.run) / "config.json").exists() else {}
+    cfg = json.loads((pathlib.Path(args.run) / "config.json").read_text(encoding="utf-8")) if (pathlib.Path(args.run) / "config.json").exists() else {}
     with B.use_backend(resolve_backend(cfg.get("train", {}).get("backend", "auto"))):
         r = load_run(args.run)
         features = r.metrics["data_shape"]["features"]

@@ -32,7 +32,7 @@ def run(args) -> int:
             saved = pathlib.Path(args.resume) / "config.json"
             if not saved.is_file():
                 raise FileNotFoundError(f"--resume: {args.resume} is not a run folder (no config.json)")
-            base = load_config(json.loads(saved.read_text()))
+            base = load_config(json.loads(saved.read_text(encoding="utf-8")))
             extra = apply_overrides(base, ({"train.epochs": args.epochs} if args.epochs is not None else {}))
             extra = apply_overrides(extra, list(args.set or []))
         run_training(extra, resume=args.resume, **progress)

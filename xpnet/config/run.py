@@ -217,7 +217,7 @@ def _resume_state(run_dir, cfg):
     if not (run_dir / "checkpoint.npz").exists():
         raise FileNotFoundError(f"--resume: {run_dir} has no checkpoint.npz (not a run folder, or written by an "
                                 "older xpnet)")
-    saved = load_config(json.loads((run_dir / "config.json").read_text()))
+    saved = load_config(json.loads((run_dir / "config.json").read_text(encoding="utf-8")))
     planned = saved["train"]["epochs"]
     if cfg is not None:
         new = load_config(cfg)
@@ -229,7 +229,7 @@ def _resume_state(run_dir, cfg):
     from ..train import load
 
     meta = load(run_dir / "checkpoint.npz")
-    m = json.loads((run_dir / "metrics.json").read_text()) if (run_dir / "metrics.json").exists() else None
+    m = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8")) if (run_dir / "metrics.json").exists() else None
     if m is not None and saved["train"]["epochs"] <= planned:
         raise ValueError(f"--resume: {run_dir} has finished ({m.get('epochs_run')} epochs run, metrics.json written); "
                          f"pass --epochs N with N > {planned} to train it longer")
@@ -247,7 +247,7 @@ def evaluate_run(run_dir, dataset=None, *, quiet: bool = False) -> dict:
     run_dir = pathlib.Path(run_dir)
     if not run_dir.is_dir():
         raise FileNotFoundError(f"run folder {run_dir} does not exist")
-    cfg = load_config(json.loads((run_dir / "config.json").read_text())) if (run_dir / "config.json").exists() else None
+    cfg = load_config(json.loads((run_dir / "config.json").read_text(encoding="utf-8"))) if (run_dir / "config.json").exists() else None
     if cfg is None:
         raise FileNotFoundError(f"{run_dir} has no config.json: not a run folder")
     if dataset is not None:

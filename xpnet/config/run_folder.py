@@ -87,7 +87,7 @@ class LoadedRun:
 
 def _read_json(path, what):
     try:
-        return json.loads(path.read_text())
+        return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise FileNotFoundError(f"load_run: {path.parent} has no {path.name} ({what}); is it a run folder?") from None
 

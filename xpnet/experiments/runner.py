@@ -26,7 +26,7 @@ class Results:
 
     @property
     def table(self) -> str:
-        return (self.exp_dir / "table.md").read_text()
+        return (self.exp_dir / "table.md").read_text(encoding="utf-8")
 
     def best(self):
         return report._best(self.spec, self.summary)

@@ -22,7 +22,7 @@ def load_result(exp_dir, run) -> dict | None:
     """The stored result of ``run`` if it finished with this exact config hash, else None."""
     p = run_dir(exp_dir, run) / RESULT
     try:
-        res = json.loads(p.read_text())
+        res = json.loads(p.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     return res if res.get("config_hash") == run.key else None
@@ -98,7 +98,7 @@ def log_invocation(exp_dir, entry: dict) -> list:
 
     path = pathlib.Path(exp_dir) / "invocations.json"
     try:
-        history = json.loads(path.read_text())
+        history = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         history = []
     history.append({**entry, "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")})

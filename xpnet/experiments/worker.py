@@ -59,7 +59,7 @@ def _history(run_dir, result):
         return None
     p = pathlib.Path(result.get("run_dir") or run_dir) / "history.json"
     try:
-        h = json.loads(p.read_text())
+        h = json.loads(p.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     keep = ("loss", "accuracy", "val_loss", "val_accuracy")

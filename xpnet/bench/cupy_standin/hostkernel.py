@@ -107,7 +107,7 @@ def compile_source(src: str, flags=("-O2",)) -> ctypes.CDLL:
     so = _cache_dir() / f"k{key}.so"
     if not so.exists():
         cpp = so.with_suffix(".cpp")
-        cpp.write_text(src)
+        cpp.write_text(src, encoding="utf-8")
         tmp = so.with_suffix(f".{os.getpid()}.so")
         r = subprocess.run([compiler(), *flags, "-fPIC", "-shared", "-o", str(tmp), str(cpp)],
                            capture_output=True, text=True)
