@@ -98,7 +98,20 @@ def kernel_name(in_params, out_params, operation):
     return f"xpnet_fused_{h}"
 
 
-class CupyGroupKernel:
+class _ElementwiseSource:
+    """What tests/nvrtc_fused_check.py compiles of a kernel built from one ``ElementwiseKernel``
+    operation (``spec``), and its source."""
+
+    def spec(self):
+        """``[name, in_params, out_params, operation, options]``."""
+        return [self.name, self.in_params, self.out_params, self.operation, list(self.options)]
+
+    @property
+    def source(self):
+        return self.operation
+
+
+class CupyGroupKernel(_ElementwiseSource):
     """Calls the group's ElementwiseKernel: ``(*inputs, *scalars, *targets) -> new outputs`` (a tuple)."""
 
     def __init__(self, cupy, group):
@@ -124,14 +137,6 @@ class CupyGroupKernel:
         outs = tuple(self.cupy.empty(s, dtype=d) for s, d in self.new)
         self.kernel(*args[:self.n_in], *outs, *args[self.n_in:])
         return outs
-
-    def spec(self):
-        """``[name, in_params, out_params, operation, options]`` (what tests/nvrtc_fused_check.py compiles)."""
-        return [self.name, self.in_params, self.out_params, self.operation, list(self.options)]
-
-    @property
-    def source(self):
-        return self.operation
 
     def __repr__(self):
         return f"<fused {self.name}: {self.ops} ops>"
@@ -316,7 +321,7 @@ def side_body(big, small):
     return join(ins, extra_in), join(outs, extra_out), body + "\n" + "\n".join(lines)
 
 
-class CupySideKernel:
+class CupySideKernel(_ElementwiseSource):
     """``big``'s kernel also computing ``small`` (:func:`side_body`): one launch for both. Called as
     :func:`xpnet.compile.fusion.side_op` lays out the arguments; where an array of ``small`` is not
     C-contiguous at run time (a view that a flat index cannot address), the two kernels run apart."""
@@ -354,13 +359,6 @@ class CupySideKernel:
         s_new = tuple(cp.empty(s, dtype=d) for s, d in self.small_new)
         self.kernel(*b_in, *s_in, *b_new, *b_t, *[a.reshape(-1) for a in s_new], *[a.reshape(-1) for a in s_t])
         return b_new + s_new
-
-    def spec(self):
-        return [self.name, self.in_params, self.out_params, self.operation, list(self.options)]
-
-    @property
-    def source(self):
-        return self.operation
 
     def __repr__(self):
         return f"<fused {self.name}: {self.ops} ops, with a side group>"
