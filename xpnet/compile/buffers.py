@@ -25,11 +25,13 @@ from .tracer import Op, Ref
 
 # operator methods the replay writes as ``ufunc(a, b)``; the reflected ones swap their operands
 _UFUNC_OF = {"__add__": np.add, "__sub__": np.subtract, "__mul__": np.multiply, "__truediv__": np.true_divide,
-             "__matmul__": np.matmul, "__neg__": np.negative, "__pow__": np.power, "__lt__": np.less,
+             "__matmul__": np.matmul, "__neg__": np.negative, "__lt__": np.less,
              "__le__": np.less_equal, "__gt__": np.greater, "__ge__": np.greater_equal, "__eq__": np.equal,
              "__ne__": np.not_equal}
 _REFLECTED = {"__radd__": np.add, "__rsub__": np.subtract, "__rmul__": np.multiply,
-              "__rtruediv__": np.true_divide, "__rmatmul__": np.matmul, "__rpow__": np.power}
+              "__rtruediv__": np.true_divide, "__rmatmul__": np.matmul}
+# not ``**``: NumPy's operator takes fast paths for some exponents (``x ** 2`` is ``square``, ``x ** 0.5``
+# ``sqrt``) that ``np.power`` does not, so their last bits could differ
 
 
 class Slot:
