@@ -12,6 +12,7 @@ import xpnet as xn
 from xpnet import nn, optim
 from xpnet.backend import to_numpy
 from xpnet.compile import CompiledFunction, CompileWarning
+from helpers import train_step
 
 F = nn.functional
 
@@ -44,13 +45,7 @@ def _run(opt_name, compiled, steps, schedule=False):
     sched = optim.lr_scheduler.StepLR(opt, step_size=7, gamma=0.7) if schedule else None
     batches = _batches()
 
-    def step(xb, yb):
-        out = model(xb)
-        loss = F.cross_entropy(out, yb)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return loss.data
+    step = train_step(model, opt)
 
     f = xn.compile(step) if compiled else step
     losses = []
@@ -266,12 +261,7 @@ def test_no_growth_across_epochs():
     opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     batches = _batches()
 
-    def step(xb, yb):
-        loss = F.cross_entropy(model(xb), yb)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return loss.data
+    step = train_step(model, opt)
 
     f = xn.compile(step)
     for i in range(30):

@@ -19,6 +19,7 @@ from xpnet.bench import opcount
 from xpnet.bench.workloads import WORKLOADS, build_xpnet, xpnet_optimizer
 from xpnet.compile.fusion import Group, fuse, target_of
 from xpnet.compile.tracer import Op, Ref
+from helpers import train_step
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 F = nn.functional
@@ -37,12 +38,7 @@ def _train(model_fn, opt_fn, steps, compiled, batch=16, seed=0):
     X = xn.asarray(rng.standard_normal((batch, 6)).astype(np.float32))
     y = xn.asarray(rng.integers(0, 3, batch).astype(np.int64))
 
-    def step(xb, yb):
-        loss = F.cross_entropy(model(xb), yb)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return loss.data
+    step = train_step(model, opt)
 
     f = xn.compile(step) if compiled else step
     losses = [float(to_numpy(f(X, y))) for _ in range(steps)]
@@ -148,12 +144,7 @@ def test_generated_kernels_compile_with_nvrtc(tmp_path):
             opt = xpnet_optimizer(model.parameters(), wl.optimizer)
             Xd, yd = xn.asarray(X), xn.asarray(y)
 
-            def step(xb, yb):
-                loss = F.cross_entropy(model(xb), yb)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                return loss.data
+            step = train_step(model, opt)
 
             f = xn.compile(step, state=(model, opt))
             for _ in range(3):

@@ -213,19 +213,16 @@ class _Fresh:
 
 
 def kernel_tables(target):
-    """module name -> (node table, dtypes it holds for) of the fast kernels the target decomposes:
-    the CUDA ones (:data:`KERNEL_NODES`) on CuPy, on NumPy those ``fast_numpy`` lists in its
-    ``FUSION_NODES`` (the float32 GELU forward)."""
+    """module name -> {kernel name: (nodes, dtypes they hold for)} of the fast kernels the target
+    decomposes: the CUDA ones (:data:`KERNEL_NODES`) on CuPy, on NumPy those ``fast_numpy`` lists in
+    its ``FUSION_NODES`` (the float32 GELU forward)."""
     if target == "cuda":
-        return {_KERNEL_MODULE: (KERNEL_NODES, frozenset({"float32", "float64"}))}
+        both = frozenset({"float32", "float64"})
+        return {_KERNEL_MODULE: {k: (spec, both) for k, spec in KERNEL_NODES.items()}}
     import sys
 
-    mod = sys.modules.get("xpnet.backend.fast_numpy")
-    nodes = getattr(mod, "FUSION_NODES", None)
-    if not nodes:
-        return {}
-    return {"xpnet.backend.fast_numpy": ({k: v[0] for k, v in nodes.items()},
-                                         frozenset.intersection(*[v[1] for v in nodes.values()]))}
+    nodes = getattr(sys.modules.get("xpnet.backend.fast_numpy"), "FUSION_NODES", None)
+    return {"xpnet.backend.fast_numpy": nodes} if nodes else {}
 
 
 def kernel_nodes(op, meta, fresh, tables=None):
@@ -233,13 +230,10 @@ def kernel_nodes(op, meta, fresh, tables=None):
     kernels, :data:`KERNEL_NODES`), or None."""
     if tables is None:
         tables = kernel_tables("cuda")
-    entry = tables.get(getattr(op.fn, "__module__", None))
-    if op.kind != "call" or op.kwargs or entry is None:
+    table = tables.get(getattr(op.fn, "__module__", None))
+    if op.kind != "call" or op.kwargs or table is None or op.name() not in table:
         return None
-    table, dtypes_ok = entry
-    spec = table.get(op.name())
-    if spec is None:
-        return None
+    spec, dtypes_ok = table[op.name()]
     params, outs, body = spec
     if len(op.args) != len(params):
         return None
